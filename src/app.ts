@@ -1,0 +1,213 @@
+import type { Writable } from 'node:stream';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import underPressure from '@fastify/under-pressure';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { auditRoutes } from './audit/audit.routes.js';
+import { type AuditService, createAuditService } from './audit/audit.service.js';
+import type { Config } from './config/index.js';
+import { createPasswordHasher, loadMasterKeyring, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
+import { AppError } from './errors/index.js';
+import { registerJsonParsers } from './http/content-types.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { type CredentialVerifiers, registerGuard } from './http/guard.js';
+import { registerMetrics } from './http/metrics.js';
+import { ErrorBody } from './http/schemas.js';
+import './http/types.js';
+import { createApiKeysRepo } from './identity/api-keys/api-keys.repo.js';
+import { type ApiKeysService, createApiKeysService } from './identity/api-keys/api-keys.service.js';
+import { bootstrap } from './identity/bootstrap.js';
+import { identityRoutes } from './identity/identity.routes.js';
+import { UserSchema } from './identity/identity.schemas.js';
+import { createOrganizationsRepo } from './identity/organizations/organizations.repo.js';
+import { createOrganizationsService, type OrganizationsService } from './identity/organizations/organizations.service.js';
+import { preloadPasswordBlocklist } from './identity/password-policy.js';
+import { createUsersRepo } from './identity/users/users.repo.js';
+import { createUsersService, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
+import { createSharedState, type SharedState } from './state/index.js';
+import { createStorage, type Storage } from './storage/index.js';
+
+export interface AppDeps {
+  storage: Storage;
+  state: SharedState;
+  keyring: MasterKeyring;
+  hasher: PasswordHasher;
+  /** Where JSON logs go (tests capture them). Defaults to stdout. */
+  logStream: Writable;
+  /** Receives one-time bootstrap messages (the generated admin password). */
+  announce: (message: string) => void;
+  /** PostgreSQL schema for this app's tables (tests isolate each app). */
+  pgSchema: string;
+}
+
+/** Every domain service, wired once here. Routes receive this object. */
+export interface Services {
+  config: Config;
+  storage: Storage;
+  state: SharedState;
+  keyring: MasterKeyring;
+  hasher: PasswordHasher;
+  audit: AuditService;
+  organizations: OrganizationsService;
+  users: UsersService;
+  apiKeys: ApiKeysService;
+  /** Other domains register here what to do when a user is deactivated or has a password set. */
+  onUserDeactivated: UserDeactivatedHook[];
+  verifiers: CredentialVerifiers;
+}
+
+export type App = FastifyInstance & { services: Services };
+
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.newPassword',
+  '*.currentPassword',
+  '*.secret',
+  '*.clientSecret',
+  '*.token',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.code',
+  '*.otpCode',
+  '*.recoveryCode',
+  '*.totpSecretKey',
+];
+
+/** Builds the whole application (migrated, bootstrapped) without listening. */
+export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): Promise<App> {
+  const announce = partial.announce ?? ((m: string) => process.stdout.write(`${m}\n`));
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      ...(partial.logStream ? { stream: partial.logStream } : {}),
+    },
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : newId();
+    },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: false,
+    ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
+    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const storage =
+    partial.storage ??
+    createStorage({ url: config.databaseUrl, dataDir: config.dataDir, ...(partial.pgSchema ? { pgSchema: partial.pgSchema } : {}) });
+  await storage.migrate();
+  const state = partial.state ?? createSharedState(config.redisUrl, config.redisPrefix);
+  const keyring = partial.keyring ?? loadMasterKeyring(config, (path) => app.log.warn({ path }, 'generated a new master key; back it up'));
+  const hasher = partial.hasher ?? createPasswordHasher(config.argon2);
+  preloadPasswordBlocklist();
+
+  const db = storage.db;
+  const audit = createAuditService({ db });
+  const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
+  const onUserDeactivated: UserDeactivatedHook[] = [];
+  const usersRepo = createUsersRepo(db);
+  const users = createUsersService({ db, repo: usersRepo, organizations, hasher, audit, onDeactivated: onUserDeactivated });
+  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: usersRepo, audit, state });
+  await apiKeys.start();
+  onUserDeactivated.push(async () => apiKeys.flushCache());
+
+  const services: Services = {
+    config,
+    storage,
+    state,
+    keyring,
+    hasher,
+    audit,
+    organizations,
+    users,
+    apiKeys,
+    onUserDeactivated,
+    verifiers: {
+      accessToken: async () => undefined,
+      apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
+      apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
+    },
+  };
+
+  await bootstrap(config, { organizations, users }, announce);
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  registerErrorHandling(app);
+  registerJsonParsers(app);
+  await app.register(cookie);
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  await app.register(underPressure, {
+    maxEventLoopDelay: 2000,
+    exposeStatusRoute: false,
+    pressureHandler: (_req, reply) => {
+      reply
+        .code(503)
+        .send({ success: false, code: 14, message: 'The service is temporarily unavailable.', error: 'service.unavailable', status: 503 });
+    },
+  });
+  registerGuard(app, config, () => services.verifiers);
+  registerMetrics(app);
+  app.addSchema(ErrorBody);
+  app.addSchema(UserSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Portcullis',
+        version: '0.1.0',
+        description: 'Identity and credential service. Errors share one body: see ErrorBody.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          basic: { type: 'http', scheme: 'basic' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }, { basic: [] }],
+    },
+  });
+  // The documentation pages are public.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), auth: 'none' };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+
+  app.get(
+    '/healthz',
+    {
+      config: { auth: 'none' },
+      schema: { tags: ['ops'], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get('/readyz', { config: { auth: 'none' }, schema: { tags: ['ops'] } }, async () => {
+    try {
+      await storage.ping();
+    } catch (cause) {
+      throw new AppError('service.unavailable', { detail: 'database unreachable', cause });
+    }
+    return { status: 'ready', database: storage.dialect, sharedState: state.kind };
+  });
+  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(identityRoutes, { services });
+  await app.register(auditRoutes, { services });
+
+  app.addHook('onClose', async () => {
+    await apiKeys.stop();
+    await state.close();
+    await storage.close();
+  });
+  return Object.assign(app, { services }) as unknown as App;
+}

@@ -1,0 +1,60 @@
+import type { RequestContext } from '../auth/principal.js';
+import type { Executor } from '../storage/index.js';
+import { type AuditEvent, type AuditRepo, createAuditRepo } from './audit.repo.js';
+import { maskAuditData } from './mask.js';
+
+export interface AuditRecord {
+  /** `domain.entity_past_tense`, e.g. `session.revoked`. */
+  action: string;
+  organizationId: string | null;
+  outcome?: 'success' | 'failure';
+  targetType?: string;
+  targetId?: string | null;
+  /** Internal details (masked before writing; never sent to the client that caused them). */
+  data?: Record<string, unknown>;
+  /** Overrides the actor derived from the context (e.g. the user who just signed in). */
+  actor?: { type: string; id: string | null };
+}
+
+export interface AuditService {
+  /** Writes one event. With `tx`, the event commits or rolls back with the change it describes. */
+  record(ctx: RequestContext | undefined, record: AuditRecord, tx?: Executor): Promise<void>;
+  list: AuditRepo['list'];
+}
+
+export type AuditListener = (event: Omit<AuditEvent, 'id'>) => void;
+
+export function createAuditService(deps: { db: Executor; onEvent?: AuditListener }): AuditService {
+  const repo = createAuditRepo(deps.db);
+  return {
+    async record(ctx, r, tx) {
+      const principal = ctx?.principal;
+      const actor =
+        r.actor ??
+        (principal
+          ? principal.kind === 'api_key'
+            ? { type: 'api_key', id: String(principal.apiKeyId) }
+            : { type: 'user', id: principal.userId }
+          : { type: 'anonymous', id: null });
+      const event = {
+        organizationId: r.organizationId,
+        actorType: actor.type,
+        actorId: actor.id,
+        action: r.action,
+        targetType: r.targetType ?? null,
+        targetId: r.targetId ?? null,
+        outcome: r.outcome ?? 'success',
+        ip: ctx?.ip ?? null,
+        requestId: ctx?.requestId ?? null,
+        data: maskAuditData({
+          ...(principal?.kind === 'api_key' ? { onBehalfOf: principal.userId } : {}),
+          ...(r.data ?? {}),
+        }) as Record<string, unknown>,
+        createdAt: (ctx?.now ?? new Date()).toISOString(),
+      };
+      await (tx ? createAuditRepo(tx) : repo).insert(event);
+      deps.onEvent?.(event);
+    },
+    list: repo.list,
+  };
+}

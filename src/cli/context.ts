@@ -1,0 +1,29 @@
+import { type App, buildApp } from '../app.js';
+import type { Principal, RequestContext } from '../auth/principal.js';
+import { loadConfig } from '../config/index.js';
+import { SCOPES } from '../identity/permissions.js';
+
+/** Builds the app (without listening) so CLI commands use the same services as the API. */
+export async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
+  const config = loadConfig({ ...process.env, PORTCULLIS_LOG_LEVEL: process.env.PORTCULLIS_LOG_LEVEL ?? 'warn' });
+  const app = await buildApp(config);
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** The operator at the console acts as a superadmin in the given organization. */
+export function operatorContext(organizationId: string, userId = 'cli'): RequestContext {
+  const principal: Principal = {
+    kind: 'user',
+    userId,
+    organizationId,
+    roles: ['superadmin'],
+    scopes: new Set(SCOPES),
+    isSuperadmin: true,
+    via: 'bearer',
+  };
+  return { principal, ip: 'cli', requestId: 'cli', userAgent: 'portcullis-cli', now: new Date() };
+}

@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type Config, ConfigError, parseMasterKey } from '../config/index.js';
+import { createMasterKeyring, type MasterKeyring } from './envelope.js';
+import { Secret } from './secret.js';
+
+/**
+ * Resolves the master key: `PORTCULLIS_MASTER_KEY`, else the key file, else a new key
+ * generated into the key file (mode 0600) — `onGenerated` is told so it can warn.
+ */
+export function loadMasterKeyring(config: Config, onGenerated: (path: string) => void): MasterKeyring {
+  if (config.masterKey) return createMasterKeyring(config.masterKey, config.previousMasterKey);
+  const file = config.masterKeyFile ?? join(config.dataDir, 'master.key');
+  if (existsSync(file)) {
+    const key = parseMasterKey(readFileSync(file, 'utf8'), `master key file ${file}`);
+    return createMasterKeyring(key, config.previousMasterKey);
+  }
+  if (config.masterKeyFile) throw new ConfigError(`PORTCULLIS_MASTER_KEY_FILE points at ${file}, which does not exist`);
+  mkdirSync(dirname(file), { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  onGenerated(file);
+  return createMasterKeyring(new Secret(key), config.previousMasterKey);
+}

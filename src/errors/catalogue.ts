@@ -1,0 +1,52 @@
+/** gRPC canonical status numbers, as Bytebase's clients read them from `code`. */
+export const Grpc = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export interface ErrorSpec {
+  status: number;
+  grpc: number;
+  message: string;
+}
+
+const spec = (status: number, grpc: number, message: string): ErrorSpec => ({ status, grpc, message });
+
+/**
+ * Every public error id. `docs/errors.md` lists the same table; a test keeps them in step.
+ * Messages are generic on purpose: the specific reason goes into `AppError.detail`, which is never sent.
+ */
+export const ERROR_CATALOGUE = {
+  'request.invalid': spec(400, Grpc.INVALID_ARGUMENT, 'The request is invalid.'),
+  'request.malformed_body': spec(400, Grpc.INVALID_ARGUMENT, 'The request body could not be parsed.'),
+  'request.too_large': spec(413, Grpc.INVALID_ARGUMENT, 'The request body is too large.'),
+  'request.unsupported_media_type': spec(415, Grpc.INVALID_ARGUMENT, 'The content type is not supported.'),
+  'request.cross_site': spec(403, Grpc.PERMISSION_DENIED, 'Cross-site requests are not allowed.'),
+  'route.not_found': spec(404, Grpc.NOT_FOUND, 'No such route.'),
+  'method.not_allowed': spec(405, Grpc.INVALID_ARGUMENT, 'Method not allowed.'),
+  'resource.not_found': spec(404, Grpc.NOT_FOUND, 'The resource was not found.'),
+  'resource.conflict': spec(409, Grpc.ALREADY_EXISTS, 'The resource already exists.'),
+  'auth.unauthenticated': spec(401, Grpc.UNAUTHENTICATED, 'Authentication is required.'),
+  'auth.invalid_credentials': spec(401, Grpc.UNAUTHENTICATED, 'Invalid credentials.'),
+  'auth.forbidden': spec(403, Grpc.PERMISSION_DENIED, 'You do not have permission to do this.'),
+  'auth.password_change_required': spec(403, Grpc.FAILED_PRECONDITION, 'The password must be changed first.'),
+  'auth.mfa_enrollment_required': spec(403, Grpc.FAILED_PRECONDITION, 'Multi-factor authentication must be enrolled first.'),
+  'auth.web_login_not_allowed': spec(403, Grpc.PERMISSION_DENIED, 'This account cannot sign in to the web console.'),
+  'auth.invalid_mfa_code': spec(401, Grpc.UNAUTHENTICATED, 'The verification code is invalid.'),
+  'auth.invalid_token': spec(401, Grpc.UNAUTHENTICATED, 'The token is invalid or expired.'),
+  'password.policy_violation': spec(400, Grpc.INVALID_ARGUMENT, 'The password does not meet the policy.'),
+  'rate.limited': spec(429, Grpc.RESOURCE_EXHAUSTED, 'Too many attempts. Try again later.'),
+  'service.unavailable': spec(503, Grpc.UNAVAILABLE, 'The service is temporarily unavailable.'),
+  'mail.not_configured': spec(503, Grpc.FAILED_PRECONDITION, 'Email delivery is not configured.'),
+  server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;

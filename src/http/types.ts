@@ -1,0 +1,19 @@
+import type { Principal, Restriction } from '../auth/principal.js';
+import type { Scope } from '../identity/permissions.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the guard on routes that authenticate. */
+    principal: Principal | undefined;
+  }
+  interface FastifyContextConfig {
+    /** `required` (default), `optional` (a presented credential must still be valid) or `none`. */
+    auth?: 'none' | 'optional' | 'required';
+    /** Every scope listed is needed. */
+    scopes?: Scope[];
+    /** Restricted sessions that may still call this route. */
+    allowRestricted?: Restriction[];
+    /** Only `x-api-key` / Basic are read (login: a stale Bearer is ignored). */
+    apiKeyOnly?: boolean;
+  }
+}

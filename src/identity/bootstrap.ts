@@ -1,0 +1,35 @@
+import type { Config } from '../config/index.js';
+import { newId, randomToken } from '../crypto/index.js';
+import { DEFAULT_POLICY } from './organizations/organizations.repo.js';
+import type { OrganizationsService } from './organizations/organizations.service.js';
+import type { UsersService } from './users/users.service.js';
+
+export const DEFAULT_ORGANIZATION = 'default';
+
+/**
+ * First start: the default organization and the superadmin. Without PORTCULLIS_ADMIN_PASSWORD a
+ * password is generated and handed to `announce` once (printed to stdout by `serve`).
+ */
+export async function bootstrap(
+  config: Config,
+  deps: { organizations: OrganizationsService; users: UsersService },
+  announce: (message: string) => void,
+): Promise<void> {
+  if ((await deps.users.repo.count()) > 0) return;
+  const now = new Date().toISOString();
+  const org =
+    (await deps.organizations.findByName(DEFAULT_ORGANIZATION)) ??
+    (await deps.organizations.insert({ id: newId(), name: DEFAULT_ORGANIZATION, policy: DEFAULT_POLICY, createdAt: now, updatedAt: now }));
+  const given = config.admin.password?.unwrap();
+  const password = given ?? randomToken(18);
+  await deps.users.create(
+    undefined,
+    { userName: config.admin.username, email: config.admin.email, password, roles: ['superadmin', 'owner'], organizationId: org.id },
+    { bootstrap: true },
+  );
+  if (!given) {
+    announce(
+      `Created superadmin "${config.admin.username}" with generated password: ${password}\nIt is shown only this once; change it after signing in.`,
+    );
+  }
+}

@@ -1,0 +1,195 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Services } from '../app.js';
+import { ctx, principalOf } from '../http/context.js';
+import { decodeCursor, encodeCursor, errors } from '../http/schemas.js';
+import {
+  ApiKeySchema,
+  CreateApiKeyBody,
+  CreatedApiKeySchema,
+  CreateOrganizationBody,
+  CreateUserBody,
+  IdParam,
+  IntIdParam,
+  ListUsersQuery,
+  OrganizationSchema,
+  UpdateOrganizationBody,
+  UpdateUserBody,
+  UserSchema,
+} from './identity.schemas.js';
+import { presentApiKey, presentUser } from './users/users.present.js';
+
+export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { organizations, users, apiKeys } = services;
+
+  app.post(
+    '/v1/organizations',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Create an organization (superadmin)',
+        body: CreateOrganizationBody,
+        response: { 201: OrganizationSchema, ...errors(400, 401, 403, 409) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await organizations.create(ctx(req), req.body)),
+  );
+
+  app.get(
+    '/v1/organizations',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'List organizations',
+        response: { 200: Type.Object({ organizations: Type.Array(OrganizationSchema) }), ...errors(401) },
+      },
+    },
+    async (req) => ({ organizations: await organizations.list(ctx(req)) }),
+  );
+
+  app.get(
+    '/v1/organizations/:id',
+    { schema: { tags: ['admin'], params: IdParam, response: { 200: OrganizationSchema, ...errors(401, 404) } } },
+    async (req) => organizations.get(ctx(req), req.params.id),
+  );
+
+  app.patch(
+    '/v1/organizations/:id',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Rename an organization or change its policy',
+        params: IdParam,
+        body: UpdateOrganizationBody,
+        response: { 200: OrganizationSchema, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req) => organizations.update(ctx(req), req.params.id, req.body),
+  );
+
+  app.post(
+    '/v1/users',
+    {
+      config: { scopes: ['users:write'] },
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a user',
+        description: 'A SERVICE_ACCOUNT answers its generated `serviceKey` once, in this response.',
+        body: CreateUserBody,
+        response: {
+          201: Type.Object({ ...UserSchema.properties, serviceKey: Type.Optional(Type.String()) }),
+          ...errors(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    async (req, reply) => {
+      const { user, serviceKey } = await users.create(ctx(req), req.body);
+      return reply.code(201).send({ ...presentUser(user), ...(serviceKey ? { serviceKey } : {}) });
+    },
+  );
+
+  app.get(
+    '/v1/users',
+    {
+      config: { scopes: ['users:read'] },
+      schema: {
+        tags: ['admin'],
+        summary: 'List users',
+        querystring: ListUsersQuery,
+        response: { 200: Type.Object({ users: Type.Array(UserSchema), nextPageToken: Type.String() }), ...errors(400, 401, 403) },
+      },
+    },
+    async (req) => {
+      const { pageSize = 50, pageToken, ...filter } = req.query;
+      const cursor = decodeCursor(pageToken);
+      const after = cursor ? { createdAt: String(cursor[0]), id: String(cursor[1]) } : undefined;
+      const rows = await users.list(ctx(req), filter, pageSize + 1, after);
+      const page = rows.slice(0, pageSize);
+      const last = page[page.length - 1];
+      return {
+        users: page.map((u) => presentUser(u)),
+        nextPageToken: rows.length > pageSize && last ? encodeCursor([last.createdAt, last.id]) : '',
+      };
+    },
+  );
+
+  app.get(
+    '/v1/users/:id',
+    { schema: { tags: ['admin'], params: IdParam, response: { 200: UserSchema, ...errors(401, 403, 404) } } },
+    async (req) => presentUser(await users.get(ctx(req), req.params.id)),
+  );
+
+  app.patch(
+    '/v1/users/:id',
+    {
+      config: { scopes: ['users:write'] },
+      schema: { tags: ['admin'], params: IdParam, body: UpdateUserBody, response: { 200: UserSchema, ...errors(400, 401, 403, 404, 409) } },
+    },
+    async (req) => presentUser(await users.update(ctx(req), req.params.id, req.body)),
+  );
+
+  app.delete(
+    '/v1/users/:id',
+    {
+      config: { scopes: ['users:write'] },
+      schema: {
+        tags: ['admin'],
+        summary: 'Delete (deactivate) a user',
+        params: IdParam,
+        response: { 200: Type.Object({ success: Type.Boolean() }), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      await users.remove(ctx(req), req.params.id);
+      return { success: true };
+    },
+  );
+
+  app.post(
+    '/v1/api-keys',
+    {
+      config: { scopes: ['apikeys:write'] },
+      schema: {
+        tags: ['admin'],
+        summary: 'Create an API key for the caller',
+        description:
+          'Give `scopes` by name or Babel-style integer `permissions` (Read 1, Write 2, Delete 4, Create 8). The clientSecret is shown only here.',
+        body: CreateApiKeyBody,
+        response: { 201: CreatedApiKeySchema, ...errors(400, 401, 403) },
+      },
+    },
+    async (req, reply) => {
+      const { apiKey, clientSecret } = await apiKeys.create(ctx(req), req.body);
+      return reply.code(201).send({ ...presentApiKey(apiKey, principalOf(req).roles), clientSecret });
+    },
+  );
+
+  app.get(
+    '/v1/api-keys',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'List API keys',
+        response: { 200: Type.Object({ apiKeys: Type.Array(ApiKeySchema) }), ...errors(401) },
+      },
+    },
+    async (req) => ({ apiKeys: (await apiKeys.list(ctx(req))).map((k) => presentApiKey(k, principalOf(req).roles)) }),
+  );
+
+  app.delete(
+    '/v1/api-keys/:id',
+    {
+      config: { scopes: ['apikeys:write'] },
+      schema: {
+        tags: ['admin'],
+        summary: 'Revoke an API key',
+        params: IntIdParam,
+        response: { 200: Type.Object({ success: Type.Boolean() }), ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => {
+      await apiKeys.revoke(ctx(req), req.params.id);
+      return { success: true };
+    },
+  );
+};

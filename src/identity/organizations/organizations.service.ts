@@ -1,0 +1,73 @@
+import type { AuditService } from '../../audit/audit.service.js';
+import type { RequestContext } from '../../auth/principal.js';
+import { newId } from '../../crypto/index.js';
+import { AppError, assertThat } from '../../errors/index.js';
+import { isAdministrator } from '../permissions.js';
+import { DEFAULT_POLICY, type Organization, type OrganizationPolicy, type OrganizationsRepo } from './organizations.repo.js';
+
+export interface OrganizationsDeps {
+  repo: OrganizationsRepo;
+  audit: AuditService;
+}
+
+const isAdminOf = (ctx: RequestContext, orgId: string): boolean => {
+  const p = ctx.principal;
+  if (!p) return false;
+  return p.isSuperadmin || (p.organizationId === orgId && isAdministrator(p));
+};
+
+export function createOrganizationsService(deps: OrganizationsDeps) {
+  const { repo, audit } = deps;
+  return {
+    async create(ctx: RequestContext, input: { name: string; policy?: Partial<OrganizationPolicy> }): Promise<Organization> {
+      assertThat(ctx.principal?.isSuperadmin, 'auth.forbidden', 'only a superadmin creates organizations');
+      const now = ctx.now.toISOString();
+      const org = await repo.insert({
+        id: newId(),
+        name: input.name.trim(),
+        policy: { ...DEFAULT_POLICY, ...(input.policy ?? {}) },
+        createdAt: now,
+        updatedAt: now,
+      });
+      await audit.record(ctx, { action: 'organization.created', organizationId: org.id, targetType: 'organization', targetId: org.id });
+      return org;
+    },
+    async list(ctx: RequestContext): Promise<Organization[]> {
+      const p = ctx.principal;
+      if (!p) throw new AppError('auth.unauthenticated');
+      return p.isSuperadmin ? repo.list() : repo.list([p.organizationId]);
+    },
+    async get(ctx: RequestContext, id: string): Promise<Organization> {
+      const p = ctx.principal;
+      const org = p && (p.isSuperadmin || p.organizationId === id) ? await repo.findById(id) : undefined;
+      if (!org) throw new AppError('resource.not_found');
+      return org;
+    },
+    async update(ctx: RequestContext, id: string, input: { name?: string; policy?: Partial<OrganizationPolicy> }): Promise<Organization> {
+      const org = await this.get(ctx, id);
+      assertThat(isAdminOf(ctx, id), 'auth.forbidden', 'not an administrator of this organization');
+      const policy = input.policy ? { ...org.policy, ...input.policy } : undefined;
+      await repo.updateById(id, {
+        updatedAt: ctx.now.toISOString(),
+        ...(input.name ? { name: input.name.trim() } : {}),
+        ...(policy ? { policy } : {}),
+      });
+      await audit.record(ctx, {
+        action: 'organization.updated',
+        organizationId: id,
+        targetType: 'organization',
+        targetId: id,
+        data: { changedFields: [...(input.name ? ['name'] : []), ...Object.keys(input.policy ?? {}).map((k) => `policy.${k}`)] },
+      });
+      return (await repo.findById(id)) as Organization;
+    },
+    /** The organization's policy (for other services). */
+    async policyOf(organizationId: string): Promise<OrganizationPolicy> {
+      return (await repo.findById(organizationId))?.policy ?? DEFAULT_POLICY;
+    },
+    findById: repo.findById,
+    findByName: repo.findByName,
+    insert: repo.insert,
+  };
+}
+export type OrganizationsService = ReturnType<typeof createOrganizationsService>;

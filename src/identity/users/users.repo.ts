@@ -1,0 +1,209 @@
+import type { Selectable, Updateable } from 'kysely';
+import { AppError } from '../../errors/index.js';
+import { type Executor, isUniqueViolation, type UsersTable } from '../../storage/index.js';
+
+export const USER_STATES = ['ACTIVE', 'DELETED'] as const;
+export const USER_TYPES = ['USER', 'SERVICE_ACCOUNT', 'WORKLOAD_IDENTITY'] as const;
+export type UserState = (typeof USER_STATES)[number];
+export type UserType = (typeof USER_TYPES)[number];
+
+export interface WorkloadIdentityConfig {
+  providerType: 'GITHUB' | 'GITLAB' | 'GENERIC';
+  issuerUrl: string;
+  allowedAudiences: string[];
+  subjectPattern: string;
+}
+
+/** Profile fields of seed 001's user that the user may edit about themselves. */
+export const PROFILE_FIELDS = [
+  'email',
+  'phone',
+  'title',
+  'firstName',
+  'lastName',
+  'department',
+  'birthDate',
+  'lastDismissMessages',
+  'rank',
+  'image',
+  'address',
+  'postalCode',
+  'region',
+  'city',
+  'country',
+  'countryCode',
+  'mobile',
+  'notes',
+  'customerId',
+] as const;
+export type ProfileField = (typeof PROFILE_FIELDS)[number];
+
+export interface User {
+  id: string;
+  organizationId: string;
+  userName: string;
+  email: string | null;
+  phone: string | null;
+  title: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  department: string | null;
+  birthDate: string | null;
+  lastDismissMessages: string | null;
+  rank: number | null;
+  image: string | null;
+  address: string | null;
+  postalCode: string | null;
+  region: string | null;
+  city: string | null;
+  country: string | null;
+  countryCode: string | null;
+  mobile: string | null;
+  notes: string | null;
+  customerId: number | null;
+  roles: string[];
+  groups: string[];
+  state: UserState;
+  userType: UserType;
+  adSid: string | null;
+  externalId: string | null;
+  workloadIdentityConfig: WorkloadIdentityConfig | null;
+  passwordHash: string | null;
+  passwordChangedAt: string | null;
+  requireResetPassword: boolean;
+  emailVerified: boolean;
+  mfaEnabled: boolean;
+  lastLoginAt: string | null;
+  profileSource: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type UserPatch = Partial<Omit<User, 'id' | 'organizationId' | 'createdAt'>>;
+
+const toUser = (r: Selectable<UsersTable>): User => {
+  const { userNameKey: _key, ...rest } = r;
+  return {
+    ...rest,
+    roles: JSON.parse(r.roles) as string[],
+    groups: JSON.parse(r.groups) as string[],
+    state: r.state as UserState,
+    userType: r.userType as UserType,
+    workloadIdentityConfig: r.workloadIdentityConfig ? (JSON.parse(r.workloadIdentityConfig) as WorkloadIdentityConfig) : null,
+    requireResetPassword: r.requireResetPassword === 1,
+    emailVerified: r.emailVerified === 1,
+    mfaEnabled: r.mfaEnabled === 1,
+  };
+};
+
+function toRow(patch: UserPatch): Updateable<UsersTable> {
+  const row: Updateable<UsersTable> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    switch (k) {
+      case 'roles':
+      case 'groups':
+        (row as Record<string, unknown>)[k] = JSON.stringify(v);
+        break;
+      case 'workloadIdentityConfig':
+        row.workloadIdentityConfig = v === null ? null : JSON.stringify(v);
+        break;
+      case 'requireResetPassword':
+      case 'emailVerified':
+      case 'mfaEnabled':
+        (row as Record<string, unknown>)[k] = v ? 1 : 0;
+        break;
+      case 'userName':
+        row.userName = v as string;
+        row.userNameKey = (v as string).toLowerCase();
+        break;
+      default:
+        (row as Record<string, unknown>)[k] = v;
+    }
+  }
+  return row;
+}
+
+/** Which unique field a violation hit, for the 409's `details`. */
+function conflictField(err: unknown): string {
+  const text = String((err as Error).message ?? '') + String((err as { constraint?: string }).constraint ?? '');
+  if (/email/.test(text)) return 'body.email';
+  if (/ad_sid/.test(text)) return 'body.adSid';
+  if (/external_id/.test(text)) return 'body.externalId';
+  return 'body.userName';
+}
+
+export interface UserFilter {
+  organizationId: string;
+  userName?: string;
+  email?: string;
+  adSid?: string;
+  externalId?: string;
+  after?: { createdAt: string; id: string };
+  limit: number;
+}
+
+export function createUsersRepo(db: Executor) {
+  const base = () => db.selectFrom('users').selectAll();
+  return {
+    async findById(id: string): Promise<User | undefined> {
+      const row = await base().where('id', '=', id).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async findByUserName(userName: string): Promise<User | undefined> {
+      const row = await base().where('userNameKey', '=', userName.toLowerCase()).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async findByEmail(email: string): Promise<User | undefined> {
+      const row = await base().where('email', '=', email.toLowerCase()).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async findByAdSid(organizationId: string, adSid: string): Promise<User | undefined> {
+      const row = await base().where('organizationId', '=', organizationId).where('adSid', '=', adSid).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async list(f: UserFilter): Promise<User[]> {
+      let q = base().where('organizationId', '=', f.organizationId);
+      if (f.userName) q = q.where('userNameKey', '=', f.userName.toLowerCase());
+      if (f.email) q = q.where('email', '=', f.email.toLowerCase());
+      if (f.adSid) q = q.where('adSid', '=', f.adSid);
+      if (f.externalId) q = q.where('externalId', '=', f.externalId);
+      const after = f.after;
+      if (after) {
+        q = q.where((eb) =>
+          eb.or([eb('createdAt', '>', after.createdAt), eb.and([eb('createdAt', '=', after.createdAt), eb('id', '>', after.id)])]),
+        );
+      }
+      const rows = await q.orderBy('createdAt').orderBy('id').limit(f.limit).execute();
+      return rows.map(toUser);
+    },
+    async count(): Promise<number> {
+      const r = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    async insert(user: User): Promise<User> {
+      try {
+        await db
+          .insertInto('users')
+          .values({ ...(toRow(user) as UsersTable), id: user.id, organizationId: user.organizationId, createdAt: user.createdAt })
+          .execute();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new AppError('resource.conflict', { details: [conflictField(err)], detail: 'user exists' });
+        throw err;
+      }
+      return user;
+    },
+    async updateById(id: string, patch: UserPatch): Promise<void> {
+      try {
+        await db.updateTable('users').set(toRow(patch)).where('id', '=', id).execute();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new AppError('resource.conflict', { details: [conflictField(err)], detail: 'user exists' });
+        throw err;
+      }
+    },
+  };
+}
+export type UsersRepo = ReturnType<typeof createUsersRepo>;

@@ -1,0 +1,1 @@
+export { createMemoryState, createRedisState, createSharedState, type SharedState } from './shared-state.js';

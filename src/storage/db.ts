@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { MIGRATIONS } from './migrations/index.js';
+import type { Database } from './tables.js';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** A query runner: the database itself or a transaction. Repos accept either. */
+export type Executor = Db | Tx;
+
+export interface Storage {
+  db: Db;
+  dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StorageOptions {
+  /** `postgres://…`, `sqlite:<path>`, `sqlite::memory:` or undefined for `<dataDir>/portcullis.db`. */
+  url: string | undefined;
+  dataDir: string;
+  /** PostgreSQL schema to use (tests give each app its own). */
+  pgSchema?: string;
+  pgPoolSize?: number;
+}
+
+// pg returns int8 as a string; our counters fit in a double.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function createStorage(options: StorageOptions): Storage {
+  const url = options.url;
+  if (url && /^postgres(ql)?:/.test(url)) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.pgPoolSize ?? 10,
+      connectionTimeoutMillis: 3000,
+      // Fail fast when the database is gone, instead of hanging requests.
+      query_timeout: 10_000,
+      ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
+    });
+    // A dropped idle connection must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
+    return wrap(db, 'postgres');
+  }
+  let file: string;
+  if (url?.startsWith('sqlite:')) file = url.slice('sqlite:'.length);
+  else {
+    mkdirSync(options.dataDir, { recursive: true });
+    file = join(options.dataDir, 'portcullis.db');
+  }
+  const sqlite = new SqliteDatabase(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
+  return wrap(db, 'sqlite');
+}
+
+function wrap(db: Db, dialect: Storage['dialect']): Storage {
+  return {
+    db,
+    dialect,
+    async migrate() {
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: async () => MIGRATIONS },
+        allowUnorderedMigrations: true,
+      });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/** True when `err` is a unique-constraint violation on either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | undefined;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** Current time as stored: ISO-8601 UTC. */
+export const isoNow = (now: Date): string => now.toISOString();

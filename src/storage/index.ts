@@ -1,0 +1,2 @@
+export { createStorage, type Db, type Executor, isoNow, isUniqueViolation, type Storage, type StorageOptions, type Tx } from './db.js';
+export type * from './tables.js';

@@ -1,0 +1,156 @@
+import type { Generated } from 'kysely';
+
+/** Timestamps are ISO-8601 UTC strings in both dialects (lexically sortable); booleans are 0/1. */
+export type Iso = string;
+export type Bool = number;
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  /** JSON: `OrganizationPolicy`. */
+  policy: string;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
+export interface UsersTable {
+  id: string;
+  organizationId: string;
+  userName: string;
+  /** Lower-cased user name: the instance-wide unique key and the login lookup. */
+  userNameKey: string;
+  email: string | null;
+  phone: string | null;
+  title: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  department: string | null;
+  birthDate: string | null;
+  lastDismissMessages: string | null;
+  rank: number | null;
+  image: string | null;
+  address: string | null;
+  postalCode: string | null;
+  region: string | null;
+  city: string | null;
+  country: string | null;
+  countryCode: string | null;
+  mobile: string | null;
+  notes: string | null;
+  customerId: number | null;
+  /** JSON string array. */
+  roles: string;
+  /** JSON string array. */
+  groups: string;
+  state: string;
+  userType: string;
+  adSid: string | null;
+  externalId: string | null;
+  /** JSON or null. */
+  workloadIdentityConfig: string | null;
+  passwordHash: string | null;
+  passwordChangedAt: Iso | null;
+  requireResetPassword: Bool;
+  emailVerified: Bool;
+  mfaEnabled: Bool;
+  lastLoginAt: Iso | null;
+  profileSource: string | null;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
+export interface UserSettingsTable {
+  id: Generated<number>;
+  userId: string;
+  category: string;
+  settingGroup: string;
+  name: string;
+  value: string;
+  type: string;
+  description: string;
+  readOnly: Bool;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  organizationId: string;
+  ownerId: string;
+  name: string;
+  description: string | null;
+  /** Public identifier (`key` on the wire). */
+  publicKey: string;
+  /** SHA-256 of the client secret. */
+  secretHash: string;
+  /** First characters of the secret, shown masked. */
+  secretPrefix: string;
+  /** JSON string array of scopes. */
+  scopes: string;
+  createdAt: Iso;
+  expiresAt: Iso | null;
+  revokedAt: Iso | null;
+  lastUsedAt: Iso | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  organizationId: string | null;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  outcome: string;
+  ip: string | null;
+  requestId: string | null;
+  /** JSON, masked before it is written. */
+  data: string;
+  createdAt: Iso;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  /** Public JWK (JSON). */
+  publicJwk: string;
+  /** Private JWK sealed under the master key. */
+  privateJwkSealed: string;
+  createdAt: Iso;
+  /** Set when a newer key took over signing; tokens it signed still verify until their expiry. */
+  retiredAt: Iso | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  userId: string;
+  organizationId: string;
+  /** `null` (full), `password_change` or `mfa_enroll`. */
+  restriction: string | null;
+  /** How the session signed in: password, mfa, idp, workload. */
+  method: string;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: Iso;
+  lastSeenAt: Iso;
+  expiresAt: Iso;
+  revokedAt: Iso | null;
+  revokedReason: string | null;
+}
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the opaque token. */
+  tokenHash: string;
+  sessionId: string;
+  createdAt: Iso;
+  /** Set when this token was exchanged for the next one; presenting it again is reuse. */
+  rotatedAt: Iso | null;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  users: UsersTable;
+  userSettings: UserSettingsTable;
+  apiKeys: ApiKeysTable;
+  auditEvents: AuditEventsTable;
+  signingKeys: SigningKeysTable;
+  sessions: SessionsTable;
+  refreshTokens: RefreshTokensTable;
+}
