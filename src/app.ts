@@ -27,6 +27,7 @@ import { createOrganizationsService, type OrganizationsService } from './identit
 import { preloadPasswordBlocklist } from './identity/password-policy.js';
 import { createUsersRepo } from './identity/users/users.repo.js';
 import { createUsersService, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
+import { createMailer, type Mailer } from './mail/mailer.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 
@@ -50,6 +51,7 @@ export interface Services {
   state: SharedState;
   keyring: MasterKeyring;
   hasher: PasswordHasher;
+  mailer: Mailer;
   audit: AuditService;
   organizations: OrganizationsService;
   users: UsersService;
@@ -108,6 +110,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const hasher = partial.hasher ?? createPasswordHasher(config.argon2);
   preloadPasswordBlocklist();
 
+  const mailer = createMailer(config);
   const db = storage.db;
   const audit = createAuditService({ db });
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
@@ -124,6 +127,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     state,
     keyring,
     hasher,
+    mailer,
     audit,
     organizations,
     users,
@@ -206,6 +210,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
 
   app.addHook('onClose', async () => {
     await apiKeys.stop();
+    mailer.close();
     await state.close();
     await storage.close();
   });
