@@ -28,6 +28,13 @@ import { preloadPasswordBlocklist } from './identity/password-policy.js';
 import { createUsersRepo } from './identity/users/users.repo.js';
 import { createUsersService, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import { type AccountSeams, type AccountService, createAccountService } from './sessions/account.service.js';
+import { createSessionsRepo } from './sessions/sessions.repo.js';
+import { authRoutes, sessionRoutes } from './sessions/sessions.routes.js';
+import { createSessionsService, type LoginSeams, type SessionsService } from './sessions/sessions.service.js';
+import { createSigningKeyStore, type SigningKeyStore } from './sessions/signing-keys.js';
+import { createLoginThrottle } from './sessions/throttle.js';
+import { createTokenIssuer } from './sessions/tokens.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 
@@ -56,6 +63,12 @@ export interface Services {
   organizations: OrganizationsService;
   users: UsersService;
   apiKeys: ApiKeysService;
+  keys: SigningKeyStore;
+  sessions: SessionsService;
+  account: AccountService;
+  /** Hooks of `POST /v1/auth/login` and `POST /v1/auth/user` that the MFA and IdP domains fill in. */
+  loginSeams: LoginSeams;
+  accountSeams: AccountSeams;
   /** Other domains register here what to do when a user is deactivated or has a password set. */
   onUserDeactivated: UserDeactivatedHook[];
   verifiers: CredentialVerifiers;
@@ -121,6 +134,31 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await apiKeys.start();
   onUserDeactivated.push(async () => apiKeys.flushCache());
 
+  const keys = createSigningKeyStore({ db, keyring, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
+  await keys.init();
+  const loginSeams: LoginSeams = {};
+  const accountSeams: AccountSeams = {};
+  const throttle = createLoginThrottle(state, {
+    perIpPerMinute: config.loginRatePerIp,
+    freeFailures: config.loginFreeFailures,
+    maxBackoffSeconds: config.loginBackoffMaxSeconds,
+  });
+  const sessions = createSessionsService({
+    config,
+    repo: createSessionsRepo(db),
+    users,
+    organizations,
+    hasher,
+    tokens: createTokenIssuer({ keys, issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds }),
+    throttle,
+    state,
+    audit,
+    seams: loginSeams,
+  });
+  await sessions.start();
+  onUserDeactivated.push((ctx, userId) => sessions.revokeAllForUser(ctx, userId, 'user_deactivated').then(() => {}));
+  const account = createAccountService({ db, users, apiKeys, audit, seams: accountSeams });
+
   const services: Services = {
     config,
     storage,
@@ -132,9 +170,14 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     organizations,
     users,
     apiKeys,
+    keys,
+    sessions,
+    account,
+    loginSeams,
+    accountSeams,
     onUserDeactivated,
     verifiers: {
-      accessToken: async () => undefined,
+      accessToken: (token, via) => sessions.verifyAccessToken(token, via),
       apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
       apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
     },
@@ -207,9 +250,12 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
 
   await app.register(identityRoutes, { services });
   await app.register(auditRoutes, { services });
+  await app.register(authRoutes, { services });
+  await app.register(sessionRoutes, { services });
 
   app.addHook('onClose', async () => {
     await apiKeys.stop();
+    await sessions.stop();
     mailer.close();
     await state.close();
     await storage.close();

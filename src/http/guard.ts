@@ -48,7 +48,8 @@ function attempts(req: FastifyRequest, verifiers: CredentialVerifiers, apiKeyOnl
   return list;
 }
 
-function originAllowed(req: FastifyRequest, config: Config): boolean {
+/** False for a browser request that comes from another site (Sec-Fetch-Site, else Origin). */
+export function originAllowed(req: FastifyRequest, config: Config): boolean {
   const site = req.headers['sec-fetch-site'];
   if (typeof site === 'string') return site !== 'cross-site';
   const origin = req.headers.origin;

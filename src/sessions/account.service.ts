@@ -1,0 +1,146 @@
+import type { AuditService } from '../audit/audit.service.js';
+import type { RequestContext } from '../auth/principal.js';
+import { AppError, assertThat } from '../errors/index.js';
+import type { ApiKeysService } from '../identity/api-keys/api-keys.service.js';
+import { createSettingsRepo, type UserSetting } from '../identity/users/settings.repo.js';
+import { createUsersRepo, PROFILE_FIELDS, type User, type UserPatch } from '../identity/users/users.repo.js';
+import type { UsersService } from '../identity/users/users.service.js';
+import type { Executor } from '../storage/index.js';
+
+/** Seed 002's extra fields on `POST /v1/auth/user`, handled by the MFA domain. */
+export interface ProfileUpdateBody {
+  user?: Record<string, unknown> | undefined;
+  otpCode?: string | undefined;
+  recoveryCode?: string | undefined;
+  regenerateTempMfaSecret?: boolean | undefined;
+  regenerateRecoveryCodes?: boolean | undefined;
+}
+
+export interface AccountSeams {
+  /** Runs for MFA fields of `POST /v1/auth/user`; answers fields to add to the returned user. */
+  mfaUpdate?: (ctx: RequestContext, user: User, body: ProfileUpdateBody) => Promise<Record<string, unknown> | undefined>;
+  /** Extra read-only fields of the signed-in user (e.g. `recoveryCodesRemaining`). */
+  userExtras?: (user: User) => Promise<Record<string, unknown>>;
+}
+
+export interface AccountView {
+  user: User;
+  apiKeys: Awaited<ReturnType<ApiKeysService['listForOwner']>>;
+  settings: UserSetting[];
+  extra: Record<string, unknown>;
+}
+
+/**
+ * The signed-in user's own account: seed 001's `GET/POST /v1/auth/user`. Only profile fields and
+ * writable settings change; ids, roles, state, type, user name, API keys and timestamps in the body
+ * are ignored (Babel clients send the whole object back).
+ */
+export function createAccountService(deps: {
+  db: Executor;
+  users: UsersService;
+  apiKeys: ApiKeysService;
+  audit: AuditService;
+  seams: AccountSeams;
+}) {
+  const { db, users, apiKeys, audit } = deps;
+  const settingsRepo = createSettingsRepo(db);
+
+  async function me(ctx: RequestContext): Promise<User> {
+    const p = ctx.principal;
+    assertThat(p, 'auth.unauthenticated');
+    const user = await users.repo.findById(p.userId);
+    if (!user || user.state !== 'ACTIVE') throw new AppError('auth.unauthenticated', { detail: 'user inactive' });
+    return user;
+  }
+
+  async function view(user: User, extra: Record<string, unknown> = {}): Promise<AccountView> {
+    const [keys, settings, more] = await Promise.all([
+      apiKeys.listForOwner(user.organizationId, user.id),
+      settingsRepo.listForUser(user.id),
+      deps.seams.userExtras?.(user) ?? Promise.resolve({}),
+    ]);
+    return { user, apiKeys: keys, settings, extra: { ...more, ...extra } };
+  }
+
+  return {
+    async get(ctx: RequestContext): Promise<AccountView> {
+      return view(await me(ctx));
+    },
+
+    async update(ctx: RequestContext, body: ProfileUpdateBody): Promise<AccountView> {
+      const user = await me(ctx);
+      const input = body.user ?? {};
+      const patch: UserPatch = {};
+      const invalid: string[] = [];
+      for (const field of PROFILE_FIELDS) {
+        const wireName = field === 'phone' && !('phone' in input) ? 'phoneNumber' : field;
+        if (!(wireName in input)) continue;
+        const value = input[wireName];
+        if (field === 'rank' || field === 'customerId') {
+          if (value === null || (typeof value === 'number' && Number.isFinite(value))) (patch as Record<string, unknown>)[field] = value;
+          else invalid.push(`body.user.${wireName}`);
+          continue;
+        }
+        if (value === null || (typeof value === 'string' && value.length <= 2048)) (patch as Record<string, unknown>)[field] = value;
+        else invalid.push(`body.user.${wireName}`);
+      }
+      if (typeof patch.email === 'string') {
+        const email = patch.email.trim().toLowerCase();
+        if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) invalid.push('body.user.email');
+        patch.email = email;
+      }
+      if (patch.email === null && user.userType !== 'USER') invalid.push('body.user.email');
+      const settingsIn = Array.isArray(input.settings) ? (input.settings as unknown[]) : [];
+      if (settingsIn.length > 100) invalid.push('body.user.settings');
+      if (invalid.length) throw new AppError('request.invalid', { details: invalid });
+
+      const current = await settingsRepo.listForUser(user.id);
+      const settingChanges: { id: number; value: string }[] = [];
+      for (const [i, raw] of settingsIn.entries()) {
+        if (!raw || typeof raw !== 'object') throw new AppError('request.invalid', { details: [`body.user.settings.${i}`] });
+        const s = raw as Record<string, unknown>;
+        const target = current.find(
+          (c) => (typeof s.id === 'number' && c.id === s.id) || (c.category === s.category && c.group === s.group && c.name === s.name),
+        );
+        if (!target) throw new AppError('request.invalid', { details: [`body.user.settings.${i}`], detail: 'unknown setting' });
+        if (s.value === undefined || s.value === target.value) continue;
+        if (typeof s.value !== 'string' || s.value.length > 2048)
+          throw new AppError('request.invalid', { details: [`body.user.settings.${i}.value`] });
+        // Why: read-only settings are the organization's; sending them back unchanged is fine, changing them is not.
+        if (target.readOnly)
+          throw new AppError('request.invalid', { details: [`body.user.settings.${i}.value`], detail: 'read-only setting' });
+        settingChanges.push({ id: target.id, value: s.value });
+      }
+
+      if (patch.email !== undefined && patch.email !== user.email) patch.emailVerified = false;
+      const changed = Object.keys(patch).filter(
+        (k) => JSON.stringify((user as unknown as Record<string, unknown>)[k]) !== JSON.stringify((patch as Record<string, unknown>)[k]),
+      );
+      if (changed.length || settingChanges.length) {
+        await db.transaction().execute(async (tx) => {
+          if (changed.length) {
+            await createUsersRepo(tx).updateById(user.id, { ...patch, updatedAt: ctx.now.toISOString() });
+          }
+          const txSettings = createSettingsRepo(tx);
+          for (const c of settingChanges) await txSettings.updateValue(c.id, user.id, c.value);
+          await audit.record(
+            ctx,
+            {
+              action: 'user.profile_updated',
+              organizationId: user.organizationId,
+              targetType: 'user',
+              targetId: user.id,
+              data: { changedFields: [...changed, ...settingChanges.map((c) => `settings.${c.id}`)] },
+            },
+            tx,
+          );
+        });
+      }
+      let fresh = (await users.repo.findById(user.id)) as User;
+      const extra = deps.seams.mfaUpdate ? await deps.seams.mfaUpdate(ctx, fresh, body) : undefined;
+      if (extra) fresh = (await users.repo.findById(user.id)) as User;
+      return view(fresh, extra ?? {});
+    },
+  };
+}
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,215 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Services } from '../app.js';
+import { AppError } from '../errors/index.js';
+import { registerLenientJsonParser } from '../http/content-types.js';
+import { ctx, principalOf } from '../http/context.js';
+import { ACCESS_COOKIE, originAllowed, REFRESH_COOKIE } from '../http/guard.js';
+import { errors } from '../http/schemas.js';
+import { presentUser } from '../identity/users/users.present.js';
+import type { AccountView } from './account.service.js';
+import { clearSessionCookies, setSessionCookies } from './cookies.js';
+import {
+  ChangePasswordBody,
+  JwksResponse,
+  LoginBody,
+  LoginResponse,
+  OkResponse,
+  RefreshBody,
+  UpdateMeBody,
+  UserEnvelope,
+} from './sessions.schemas.js';
+import type { IssuedTokens } from './sessions.service.js';
+
+const OK = { success: true, code: 0 } as const;
+
+const presentAccount = (v: AccountView) => presentUser(v.user, { apiKeys: v.apiKeys, settings: v.settings, extra: v.extra });
+
+/** Why: a cookie-bearing request from another site must not sign in, rotate or end a session. */
+function assertSameSite(req: FastifyRequest, services: Services): void {
+  if (!originAllowed(req, services.config)) throw new AppError('request.cross_site');
+}
+
+/** Token response in API mode (tokens in the body) or web mode (cookies, no token in the body). */
+function tokenReply(req: FastifyRequest, reply: FastifyReply, services: Services, web: boolean, tokens: IssuedTokens, userId: string) {
+  if (web) {
+    setSessionCookies(req, reply, services.config, tokens, userId);
+    return { expiresIn: tokens.expiresIn };
+  }
+  return { token: tokens.token, expiresIn: tokens.expiresIn, refreshToken: tokens.refreshToken };
+}
+
+/**
+ * The four Bytebase auth routes parse a JSON body whatever the content type (scripts use `curl -d`);
+ * they live in their own scope with the lenient parser. `/v1/auth:exchangeToken` joins them from the federation domain.
+ */
+export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  registerLenientJsonParser(app);
+  const { sessions } = services;
+
+  app.post(
+    '/v1/auth/login',
+    {
+      config: { auth: 'optional', apiKeyOnly: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in (password, MFA step, or identity provider)',
+        description:
+          "Takes `username` or `email` with `password`. `web: true` answers cookies instead of tokens. An `x-api-key` narrows the sign-in to the key's organization; a Bearer header is ignored.",
+        security: [],
+        body: LoginBody,
+        response: { 200: LoginResponse, ...errors(400, 401, 403, 429) },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body ?? {};
+      if (body.web) assertSameSite(req, services);
+      const result = await sessions.login(ctx(req), body, req.principal?.organizationId);
+      if (result.mfaTempToken) return { ...OK, message: 'Multi-factor authentication required', mfaTempToken: result.mfaTempToken };
+      const tokens = result.tokens as IssuedTokens;
+      return {
+        ...OK,
+        message: 'OK',
+        ...tokenReply(req, reply, services, body.web === true, tokens, result.user.id),
+        mfaTempToken: '',
+        requireResetPassword: result.requireResetPassword,
+        user: presentUser(result.user),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/auth/refresh',
+    {
+      config: { auth: 'none' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Rotate a refresh token',
+        description:
+          'Body `{refreshToken}` for API clients, or `{}` with the `refresh-token` cookie (answers new cookies). A rotated token presented again revokes the session.',
+        security: [],
+        body: Type.Optional(RefreshBody),
+        response: { 200: LoginResponse, ...errors(401, 403) },
+      },
+    },
+    async (req, reply) => {
+      const fromBody = req.body?.refreshToken;
+      const fromCookie = req.cookies[REFRESH_COOKIE];
+      const token = fromBody ?? fromCookie;
+      if (!token) throw new AppError('auth.invalid_token', { detail: 'no refresh token' });
+      const web = !fromBody || req.body?.web === true;
+      if (web) assertSameSite(req, services);
+      try {
+        const { user, tokens } = await sessions.refresh(ctx(req), token);
+        return { ...OK, message: 'OK', ...tokenReply(req, reply, services, web, tokens, user.id), user: presentUser(user) };
+      } catch (err) {
+        if (web) clearSessionCookies(req, reply, services.config);
+        throw err;
+      }
+    },
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      config: { auth: 'none' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out: revoke the session and clear the cookies (idempotent)',
+        body: Type.Optional(Type.Object({})),
+        response: { 200: OkResponse, ...errors(403) },
+      },
+    },
+    async (req, reply) => {
+      const authz = req.headers.authorization;
+      const bearer = typeof authz === 'string' && /^bearer\s+/i.test(authz) ? authz.replace(/^bearer\s+/i, '').trim() : undefined;
+      const cookie = req.cookies[ACCESS_COOKIE];
+      if ((cookie || req.cookies[REFRESH_COOKIE]) && !bearer) assertSameSite(req, services);
+      const token = bearer ?? cookie;
+      const principal = token ? await services.verifiers.accessToken(token, bearer ? 'bearer' : 'cookie') : undefined;
+      await sessions.logout({ ...ctx(req), principal }, { sessionId: principal?.sessionId, refreshToken: req.cookies[REFRESH_COOKIE] });
+      clearSessionCookies(req, reply, services.config);
+      return { ...OK, message: 'Logged out' };
+    },
+  );
+};
+
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { account, sessions, keys } = services;
+
+  app.get(
+    '/v1/auth/user',
+    {
+      config: { allowRestricted: ['password_change', 'mfa_enroll'] },
+      schema: { tags: ['auth'], summary: 'The signed-in user (seed 001 shape)', response: { 200: UserEnvelope, ...errors(401) } },
+    },
+    async (req) => ({ ...OK, message: 'OK', user: presentAccount(await account.get(ctx(req))) }),
+  );
+
+  app.post(
+    '/v1/auth/user',
+    {
+      config: { allowRestricted: ['mfa_enroll'] },
+      schema: {
+        tags: ['auth'],
+        summary: 'Update the signed-in user',
+        description:
+          'Seed 001 body `{user: {...}}`: profile fields and writable settings change; id, userName, roles, state, userType, apiKeys and timestamps are ignored. Seed 002 MFA fields (`regenerateTempMfaSecret`, `otpCode`, …) drive MFA enrolment.',
+        body: UpdateMeBody,
+        response: { 200: UserEnvelope, ...errors(400, 401, 403, 409) },
+      },
+    },
+    async (req) => ({ ...OK, message: 'OK', user: presentAccount(await account.update(ctx(req), req.body)) }),
+  );
+
+  app.post(
+    '/v1/auth/password',
+    {
+      config: { allowRestricted: ['password_change'] },
+      schema: {
+        tags: ['auth'],
+        summary: 'Change the password; revokes every session and answers a fresh one',
+        body: ChangePasswordBody,
+        response: { 200: LoginResponse, ...errors(400, 401, 403, 429) },
+      },
+    },
+    async (req, reply) => {
+      const web = principalOf(req).via === 'cookie';
+      const { user, tokens } = await sessions.changePassword(ctx(req), req.body.currentPassword, req.body.newPassword);
+      return {
+        ...OK,
+        message: 'Password changed',
+        ...tokenReply(req, reply, services, web, tokens, user.id),
+        requireResetPassword: false,
+        user: presentUser(user),
+      };
+    },
+  );
+
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      config: { auth: 'none' },
+      schema: { tags: ['auth'], summary: 'Public keys that verify access tokens', security: [], response: { 200: JwksResponse } },
+    },
+    async (_req, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return keys.jwks();
+    },
+  );
+
+  app.get(
+    '/.well-known/openid-configuration',
+    { config: { auth: 'none' }, schema: { tags: ['auth'], security: [], response: { 200: Type.Record(Type.String(), Type.Unknown()) } } },
+    async () => ({
+      issuer: services.config.publicUrl,
+      jwks_uri: `${services.config.publicUrl}/.well-known/jwks.json`,
+      token_endpoint: `${services.config.publicUrl}/v1/auth/login`,
+      id_token_signing_alg_values_supported: ['EdDSA'],
+      access_token_signing_alg_values_supported: ['EdDSA'],
+      response_types_supported: ['code'],
+      subject_types_supported: ['public'],
+    }),
+  );
+};

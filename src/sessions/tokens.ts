@@ -1,0 +1,92 @@
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { newId } from '../crypto/index.js';
+import type { SigningKeyStore } from './signing-keys.js';
+
+export interface AccessClaims {
+  sub: string;
+  org: string;
+  sid: string;
+  scope: string;
+  roles: string[];
+  /** Restriction of the session (`password_change`, `mfa_enroll`), absent when full. */
+  rst?: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+export interface TokenIssuer {
+  sign(
+    input: {
+      userId: string;
+      organizationId: string;
+      sessionId: string;
+      scopes: Iterable<string>;
+      roles: readonly string[];
+      restriction?: string | null;
+    },
+    now: Date,
+  ): Promise<{ token: string; expiresIn: number; exp: number }>;
+  /** Verifies signature, `typ`, `alg`, `kid`, issuer, audience and expiry; answers undefined for any failure. */
+  verify(token: string): Promise<AccessClaims | undefined>;
+}
+
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+export const TOKEN_AUDIENCE = 'portcullis';
+
+/**
+ * RFC 9068 access tokens signed with Ed25519. Only `alg: EdDSA` with a known `kid` and
+ * `typ: at+jwt` verifies; a header carrying `jwk`, `jku` or `x5u` is refused (no key from the token, no fetch).
+ */
+export function createTokenIssuer(deps: { keys: SigningKeyStore; issuer: string; ttlSeconds: number }): TokenIssuer {
+  const { keys, issuer, ttlSeconds } = deps;
+  return {
+    async sign(input, now) {
+      const key = keys.signer();
+      const iat = Math.floor(now.getTime() / 1000);
+      const exp = iat + ttlSeconds;
+      const token = await new SignJWT({
+        org: input.organizationId,
+        sid: input.sessionId,
+        scope: [...input.scopes].join(' '),
+        roles: [...input.roles],
+        ...(input.restriction ? { rst: input.restriction } : {}),
+      })
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: ACCESS_TOKEN_TYP })
+        .setIssuer(issuer)
+        .setAudience(TOKEN_AUDIENCE)
+        .setSubject(input.userId)
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .setJti(newId())
+        .sign(key.privateKey);
+      return { token, expiresIn: ttlSeconds, exp };
+    },
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(
+          token,
+          async (header) => {
+            if (header.alg !== 'EdDSA' || !header.kid || header.jwk || header.jku || header.x5u || header.crit) {
+              throw new joseErrors.JOSEAlgNotAllowed('refused header');
+            }
+            const key = await keys.find(header.kid);
+            if (!key) throw new joseErrors.JWKSNoMatchingKey();
+            return key.publicKey;
+          },
+          {
+            algorithms: ['EdDSA'],
+            issuer,
+            audience: TOKEN_AUDIENCE,
+            typ: ACCESS_TOKEN_TYP,
+            requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
+          },
+        );
+        if (typeof payload.org !== 'string' || typeof payload.sid !== 'string' || !Array.isArray(payload.roles)) return undefined;
+        return payload as unknown as AccessClaims;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
