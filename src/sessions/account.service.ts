@@ -73,7 +73,12 @@ export function createAccountService(deps: {
       const patch: UserPatch = {};
       const invalid: string[] = [];
       for (const field of PROFILE_FIELDS) {
-        const wireName = field === 'phone' && !('phone' in input) ? 'phoneNumber' : field;
+        let wireName: string = field;
+        if (field === 'phone') {
+          // seed 001 says phoneNumber, seed 002 phone; a round-tripped object carries both: take the one that changed.
+          const names = ['phoneNumber', 'phone'].filter((n) => n in input);
+          wireName = names.find((n) => input[n] !== user.phone) ?? names[0] ?? 'phone';
+        }
         if (!(wireName in input)) continue;
         const value = input[wireName];
         if (field === 'rank' || field === 'customerId') {

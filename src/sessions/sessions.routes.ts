@@ -46,6 +46,10 @@ function tokenReply(req: FastifyRequest, reply: FastifyReply, services: Services
  */
 export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   registerLenientJsonParser(app);
+  // A POST with no body at all (logout, cookie refresh) is an empty object here.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined || req.body === null) req.body = {};
+  });
   const { sessions } = services;
 
   app.post(
@@ -63,7 +67,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       },
     },
     async (req, reply) => {
-      const body = req.body ?? {};
+      const body = req.body;
       if (body.web) assertSameSite(req, services);
       const result = await sessions.login(ctx(req), body, req.principal?.organizationId);
       if (result.mfaTempToken) return { ...OK, message: 'Multi-factor authentication required', mfaTempToken: result.mfaTempToken };
@@ -89,16 +93,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         description:
           'Body `{refreshToken}` for API clients, or `{}` with the `refresh-token` cookie (answers new cookies). A rotated token presented again revokes the session.',
         security: [],
-        body: Type.Optional(RefreshBody),
+        body: RefreshBody,
         response: { 200: LoginResponse, ...errors(401, 403) },
       },
     },
     async (req, reply) => {
-      const fromBody = req.body?.refreshToken;
+      const fromBody = req.body.refreshToken;
       const fromCookie = req.cookies[REFRESH_COOKIE];
       const token = fromBody ?? fromCookie;
       if (!token) throw new AppError('auth.invalid_token', { detail: 'no refresh token' });
-      const web = !fromBody || req.body?.web === true;
+      const web = !fromBody || req.body.web === true;
       if (web) assertSameSite(req, services);
       try {
         const { user, tokens } = await sessions.refresh(ctx(req), token);
@@ -117,7 +121,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       schema: {
         tags: ['auth'],
         summary: 'Sign out: revoke the session and clear the cookies (idempotent)',
-        body: Type.Optional(Type.Object({})),
+        body: Type.Object({}),
         response: { 200: OkResponse, ...errors(403) },
       },
     },

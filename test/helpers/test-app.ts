@@ -4,7 +4,7 @@ import pg from 'pg';
 import { type App, buildApp } from '../../src/app.js';
 import type { Principal, RequestContext } from '../../src/auth/principal.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
-import { createMasterKeyring, Secret } from '../../src/crypto/index.js';
+import { createMasterKeyring, type MasterKeyring, Secret } from '../../src/crypto/index.js';
 import { SCOPES, type Scope } from '../../src/identity/permissions.js';
 import { createStorage } from '../../src/storage/index.js';
 
@@ -51,6 +51,8 @@ export interface TestApp {
   createApiKey(userId: string, scopes?: Scope[]): Promise<{ id: number; key: string; secret: string }>;
   adminId: string;
   adminKey: string;
+  /** What a second instance needs to share this one's database, Redis prefix and master key. */
+  shared: { pgSchema: string | undefined; keyring: MasterKeyring };
   close(): Promise<void>;
 }
 
@@ -62,9 +64,9 @@ export const unique = (prefix: string): string =>
  * A listening app on loopback: in-memory SQLite, or a fresh PostgreSQL schema and Redis prefix
  * when PORTCULLIS_DATABASE_URL / PORTCULLIS_REDIS_URL are set. argon2 runs with cheap parameters.
  */
-export async function buildTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
-  let pgSchema: string | undefined;
-  if (PG_URL) {
+export async function buildTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}, peer?: TestApp): Promise<TestApp> {
+  let pgSchema: string | undefined = peer?.shared.pgSchema;
+  if (PG_URL && !peer) {
     pgSchema = unique('t_');
     const client = new pg.Client({ connectionString: PG_URL });
     await client.connect();
@@ -81,7 +83,7 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
       PORTCULLIS_ADMIN_PASSWORD: ADMIN.password,
       PORTCULLIS_ADMIN_EMAIL: ADMIN.email,
       PORTCULLIS_DATA_DIR: '/tmp/portcullis-test-unused',
-      ...(REDIS_URL ? { PORTCULLIS_REDIS_URL: REDIS_URL, PORTCULLIS_REDIS_PREFIX: `${unique('pt')}:` } : {}),
+      ...(REDIS_URL ? { PORTCULLIS_REDIS_URL: REDIS_URL, PORTCULLIS_REDIS_PREFIX: peer?.config.redisPrefix ?? `${unique('pt')}:` } : {}),
       ...env,
     },
     overrides,
@@ -93,6 +95,8 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
       cb();
     },
   });
+  if (peer && !PG_URL) throw new Error('a peer instance needs PostgreSQL');
+  const keyring = peer?.shared.keyring ?? createMasterKeyring(new Secret(randomBytes(32)));
   const storage = createStorage({
     url: PG_URL ?? 'sqlite::memory:',
     dataDir: config.dataDir,
@@ -100,7 +104,7 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
   });
   const app = await buildApp(config, {
     storage,
-    keyring: createMasterKeyring(new Secret(randomBytes(32))),
+    keyring,
     logStream,
     announce: () => {},
   });
@@ -143,6 +147,7 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
     defaultOrgId,
     adminId: adminUser.id,
     adminKey,
+    shared: { pgSchema, keyring },
     context,
     async req(method, path, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };
@@ -182,7 +187,7 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
     createApiKey,
     async close() {
       await app.close();
-      if (pgSchema && PG_URL) {
+      if (pgSchema && PG_URL && !peer) {
         const client = new pg.Client({ connectionString: PG_URL });
         await client.connect();
         await client.query(`drop schema if exists ${pgSchema} cascade`);
