@@ -37,6 +37,7 @@ import { createLoginThrottle } from './sessions/throttle.js';
 import { createTokenIssuer } from './sessions/tokens.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
+import { uiRoutes } from './ui/ui.routes.js';
 
 export interface AppDeps {
   storage: Storage;
@@ -252,6 +253,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(auditRoutes, { services });
   await app.register(authRoutes, { services });
   await app.register(sessionRoutes, { services });
+  await app.register(uiRoutes);
 
   app.addHook('onClose', async () => {
     await apiKeys.stop();
