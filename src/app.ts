@@ -194,7 +194,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(cookie);
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await app.register(underPressure, {
-    maxEventLoopDelay: 2000,
+    maxEventLoopDelay: config.maxEventLoopDelayMs,
     exposeStatusRoute: false,
     pressureHandler: (_req, reply) => {
       reply

@@ -118,6 +118,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     logLevel,
     loginRatePerIp: int(env, 'PORTCULLIS_LOGIN_RATE_PER_IP', 100, 0, 1_000_000),
     bodyLimitBytes: int(env, 'PORTCULLIS_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    maxEventLoopDelayMs: int(env, 'PORTCULLIS_MAX_EVENT_LOOP_DELAY_MS', 2000, 0, 600_000),
     argon2: {
       memoryKiB: int(env, 'PORTCULLIS_ARGON2_MEMORY_KIB', 19_456, 8, 4_194_304),
       timeCost: int(env, 'PORTCULLIS_ARGON2_TIME_COST', 2, 1, 100),

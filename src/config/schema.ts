@@ -33,6 +33,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   loginRatePerIp: number;
   bodyLimitBytes: number;
+  /** Event-loop delay (ms) above which requests are shed with 503; 0 turns shedding off. */
+  maxEventLoopDelayMs: number;
   argon2: Argon2Config;
   accessTokenTtlSeconds: number;
   sessionAbsoluteTtlSeconds: number;
@@ -107,6 +109,11 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
     description: 'Login attempts per minute from one address; 0 turns the per-address ceiling off.',
   },
   { env: 'PORTCULLIS_BODY_LIMIT_BYTES', default: '1048576', description: 'Largest accepted request body (413 above).' },
+  {
+    env: 'PORTCULLIS_MAX_EVENT_LOOP_DELAY_MS',
+    default: '2000',
+    description: 'Event-loop delay above which requests are shed with 503 (load shedding); 0 turns it off.',
+  },
   { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', default: '19456', description: 'argon2id memory cost (OWASP).' },
   { env: 'PORTCULLIS_ARGON2_TIME_COST', default: '2', description: 'argon2id iterations.' },
   { env: 'PORTCULLIS_ARGON2_PARALLELISM', default: '1', description: 'argon2id lanes.' },
