@@ -6,7 +6,8 @@ import { SCOPES } from '../identity/permissions.js';
 /** Builds the app (without listening) so CLI commands use the same services as the API. */
 export async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
   const config = loadConfig({ ...process.env, PORTCULLIS_LOG_LEVEL: process.env.PORTCULLIS_LOG_LEVEL ?? 'warn' });
-  const app = await buildApp(config);
+  // The one-time bootstrap message and the logs go to stderr so that stdout stays machine-readable JSON.
+  const app = await buildApp(config, { announce: (m) => process.stderr.write(`${m}\n`), logStream: process.stderr });
   try {
     return await fn(app);
   } finally {
