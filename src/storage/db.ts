@@ -45,7 +45,7 @@ export function createStorage(options: StorageOptions): Storage {
     // A dropped idle connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
-    return wrap(db, 'postgres');
+    return wrap(db, 'postgres', options.pgSchema);
   }
   let file: string;
   if (url?.startsWith('sqlite:')) file = url.slice('sqlite:'.length);
@@ -62,7 +62,7 @@ export function createStorage(options: StorageOptions): Storage {
   return wrap(db, 'sqlite');
 }
 
-function wrap(db: Db, dialect: Storage['dialect']): Storage {
+function wrap(db: Db, dialect: Storage['dialect'], pgSchema?: string): Storage {
   return {
     db,
     dialect,
@@ -71,6 +71,9 @@ function wrap(db: Db, dialect: Storage['dialect']): Storage {
         db,
         provider: { getMigrations: async () => MIGRATIONS },
         allowUnorderedMigrations: true,
+        // Why: Kysely looks for its bookkeeping tables in every schema it can see; in a database
+        // shared by several schemas (tests, tenants) it must look in ours only.
+        ...(pgSchema ? { migrationTableSchema: pgSchema } : {}),
       });
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error instanceof Error ? error : new Error(String(error));
