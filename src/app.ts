@@ -30,6 +30,7 @@ import { createUsersService, type UserDeactivatedHook, type UsersService } from 
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
+import { createVaultInbox, createVaultService, type VaultInbox, type VaultService, vaultRoutes } from './vault/index.js';
 
 export interface AppDeps {
   storage: Storage;
@@ -59,6 +60,9 @@ export interface Services {
   /** Other domains register here what to do when a user is deactivated or has a password set. */
   onUserDeactivated: UserDeactivatedHook[];
   verifiers: CredentialVerifiers;
+  vault: VaultService;
+  /** The inbound SMTP listener for emailed 2FA codes, when `PORTCULLIS_SMTP_INBOUND_PORT` is set. */
+  vaultInbox: VaultInbox | undefined;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -120,6 +124,18 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: usersRepo, audit, state });
   await apiKeys.start();
   onUserDeactivated.push(async () => apiKeys.flushCache());
+  const vault = createVaultService({
+    db,
+    keyring,
+    audit,
+    state,
+    emailCodeTtlSeconds: config.vaultEmailCodeTtlSeconds,
+    revealPerMinute: config.vaultRevealPerMinute,
+  });
+  const vaultInbox =
+    config.smtpInboundPort === undefined
+      ? undefined
+      : createVaultInbox({ acceptsRecipient: vault.acceptsRecipient, deliverEmail: vault.deliverEmail, log: app.log });
 
   const services: Services = {
     config,
@@ -138,6 +154,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
       apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
     },
+    vault,
+    vaultInbox,
   };
 
   await bootstrap(config, { organizations, users }, announce);
@@ -207,8 +225,14 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
 
   await app.register(identityRoutes, { services });
   await app.register(auditRoutes, { services });
+  await app.register(vaultRoutes, { services });
+  // The inbound SMTP listener runs beside the HTTP server (never for CLI commands, which do not listen).
+  app.addHook('onListen', async () => {
+    if (vaultInbox && config.smtpInboundPort !== undefined) await vaultInbox.listen(config.smtpInboundPort, config.host);
+  });
 
   app.addHook('onClose', async () => {
+    await vaultInbox?.close();
     await apiKeys.stop();
     mailer.close();
     await state.close();

@@ -51,7 +51,16 @@ export interface TestApp {
   createApiKey(userId: string, scopes?: Scope[]): Promise<{ id: number; key: string; secret: string }>;
   adminId: string;
   adminKey: string;
+  /** The PostgreSQL schema of this app (PostgreSQL runs only). */
+  pgSchema: string | undefined;
   close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Use a SQLite file instead of `:memory:` (tests that read the raw database file). Ignored on PostgreSQL. */
+  sqliteFile?: string;
+  /** The master key (default: a random one). */
+  masterKey?: Buffer;
 }
 
 let counter = 0;
@@ -62,7 +71,11 @@ export const unique = (prefix: string): string =>
  * A listening app on loopback: in-memory SQLite, or a fresh PostgreSQL schema and Redis prefix
  * when PORTCULLIS_DATABASE_URL / PORTCULLIS_REDIS_URL are set. argon2 runs with cheap parameters.
  */
-export async function buildTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   let pgSchema: string | undefined;
   if (PG_URL) {
     pgSchema = unique('t_');
@@ -94,13 +107,13 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
     },
   });
   const storage = createStorage({
-    url: PG_URL ?? 'sqlite::memory:',
+    url: PG_URL ?? (options.sqliteFile ? `sqlite:${options.sqliteFile}` : 'sqlite::memory:'),
     dataDir: config.dataDir,
     ...(pgSchema ? { pgSchema, pgPoolSize: 4 } : {}),
   });
   const app = await buildApp(config, {
     storage,
-    keyring: createMasterKeyring(new Secret(randomBytes(32))),
+    keyring: createMasterKeyring(new Secret(options.masterKey ?? randomBytes(32))),
     logStream,
     announce: () => {},
   });
@@ -108,6 +121,9 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
+  // A cold start on a loaded machine blocks the event loop long enough for under-pressure to answer
+  // 503 until its next sample (about a second): wait for that to pass before tests send requests.
+  for (let i = 0; i < 50 && (await fetch(`${url}/healthz`)).status === 503; i++) await new Promise((r) => setTimeout(r, 100));
   const s = app.services;
   const adminUser = (await s.users.repo.findByUserName(ADMIN.userName))!;
   const defaultOrgId = adminUser.organizationId;
@@ -143,6 +159,7 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
     defaultOrgId,
     adminId: adminUser.id,
     adminKey,
+    pgSchema,
     context,
     async req(method, path, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };
