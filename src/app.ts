@@ -38,6 +38,7 @@ import { createTokenIssuer } from './sessions/tokens.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { uiRoutes } from './ui/ui.routes.js';
+import { createVaultInbox, createVaultService, type VaultInbox, type VaultService, vaultRoutes } from './vault/index.js';
 
 export interface AppDeps {
   storage: Storage;
@@ -73,6 +74,9 @@ export interface Services {
   /** Other domains register here what to do when a user is deactivated or has a password set. */
   onUserDeactivated: UserDeactivatedHook[];
   verifiers: CredentialVerifiers;
+  vault: VaultService;
+  /** The inbound SMTP listener for emailed 2FA codes, when `PORTCULLIS_SMTP_INBOUND_PORT` is set. */
+  vaultInbox: VaultInbox | undefined;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -134,6 +138,18 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: usersRepo, audit, state });
   await apiKeys.start();
   onUserDeactivated.push(async () => apiKeys.flushCache());
+  const vault = createVaultService({
+    db,
+    keyring,
+    audit,
+    state,
+    emailCodeTtlSeconds: config.vaultEmailCodeTtlSeconds,
+    revealPerMinute: config.vaultRevealPerMinute,
+  });
+  const vaultInbox =
+    config.smtpInboundPort === undefined
+      ? undefined
+      : createVaultInbox({ acceptsRecipient: vault.acceptsRecipient, deliverEmail: vault.deliverEmail, log: app.log });
 
   const keys = createSigningKeyStore({ db, keyring, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
   await keys.init();
@@ -182,6 +198,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
       apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
     },
+    vault,
+    vaultInbox,
   };
 
   await bootstrap(config, { organizations, users }, announce);
@@ -254,8 +272,14 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(authRoutes, { services });
   await app.register(sessionRoutes, { services });
   await app.register(uiRoutes);
+  await app.register(vaultRoutes, { services });
+  // The inbound SMTP listener runs beside the HTTP server (never for CLI commands, which do not listen).
+  app.addHook('onListen', async () => {
+    if (vaultInbox && config.smtpInboundPort !== undefined) await vaultInbox.listen(config.smtpInboundPort, config.host);
+  });
 
   app.addHook('onClose', async () => {
+    await vaultInbox?.close();
     await apiKeys.stop();
     await sessions.stop();
     mailer.close();

@@ -132,6 +132,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     loginBackoffMaxSeconds: int(env, 'PORTCULLIS_LOGIN_BACKOFF_MAX', 900, 1, 86_400),
     revokeSessionsOnPasswordSet: bool(env, 'PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET', true),
     idpAllowPrivateHosts,
+    vaultEmailCodeTtlSeconds: int(env, 'PORTCULLIS_VAULT_EMAIL_CODE_TTL', 600, 10, 86_400),
+    vaultRevealPerMinute: int(env, 'PORTCULLIS_VAULT_REVEAL_RATE', 30, 1, 100_000),
     admin: {
       username: str(env, 'PORTCULLIS_ADMIN_USERNAME') ?? 'admin',
       email: str(env, 'PORTCULLIS_ADMIN_EMAIL')?.toLowerCase(),

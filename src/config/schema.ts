@@ -44,6 +44,10 @@ export interface Config {
   loginBackoffMaxSeconds: number;
   revokeSessionsOnPasswordSet: boolean;
   idpAllowPrivateHosts: boolean;
+  /** How long an emailed 2FA code captured by the inbound listener stays readable, seconds. */
+  vaultEmailCodeTtlSeconds: number;
+  /** Vault reveals per minute for one caller (API key or user). */
+  vaultRevealPerMinute: number;
   admin: {
     username: string;
     email: string | undefined;
@@ -102,6 +106,8 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
     default: '(off)',
     description: 'Port of the inbound SMTP listener that captures emailed 2FA codes.',
   },
+  { env: 'PORTCULLIS_VAULT_EMAIL_CODE_TTL', default: '600', description: 'Seconds a captured 2FA email code stays readable.' },
+  { env: 'PORTCULLIS_VAULT_REVEAL_RATE', default: '30', description: 'Vault secret reveals per minute for one API key or user.' },
   { env: 'PORTCULLIS_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   {
     env: 'PORTCULLIS_LOGIN_RATE_PER_IP',

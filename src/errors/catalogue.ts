@@ -46,6 +46,12 @@ export const ERROR_CATALOGUE = {
   'rate.limited': spec(429, Grpc.RESOURCE_EXHAUSTED, 'Too many attempts. Try again later.'),
   'service.unavailable': spec(503, Grpc.UNAVAILABLE, 'The service is temporarily unavailable.'),
   'mail.not_configured': spec(503, Grpc.FAILED_PRECONDITION, 'Email delivery is not configured.'),
+  'vault.ambiguous_login': spec(409, Grpc.ALREADY_EXISTS, 'The identifiers match more than one login.'),
+  'vault.no_totp_secret': spec(409, Grpc.FAILED_PRECONDITION, 'The login has no TOTP secret.'),
+  'vault.email_code_not_received': spec(404, Grpc.NOT_FOUND, 'No email code has been received yet.'),
+  'vault.session_not_persisted': spec(409, Grpc.FAILED_PRECONDITION, 'The login does not persist its session.'),
+  'vault.session_not_found': spec(404, Grpc.NOT_FOUND, 'No session is stored for this login.'),
+  'vault.secret_unreadable': spec(500, Grpc.INTERNAL, 'A stored secret could not be decrypted.'),
   server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -89,6 +89,19 @@ export function createSigningKeyStore(deps: { db: Executor; keyring: MasterKeyri
       await reload();
       return kid;
     },
+    /** Re-seals every private key under the current master key (`keys rotate-master`); answers how many. */
+    async rewrap(): Promise<number> {
+      const rows = await db.selectFrom('signingKeys').select(['kid', 'privateJwkSealed']).execute();
+      for (const row of rows) {
+        const plain = keyring.unwrap(row.privateJwkSealed, aad(row.kid));
+        await db
+          .updateTable('signingKeys')
+          .set({ privateJwkSealed: keyring.wrap(plain, aad(row.kid)) })
+          .where('kid', '=', row.kid)
+          .execute();
+      }
+      return rows.length;
+    },
     signer(): ActiveSigningKey {
       if (!current) throw new Error('signing keys not loaded');
       return current;

@@ -144,6 +144,61 @@ export interface RefreshTokensTable {
   rotatedAt: Iso | null;
 }
 
+export interface VaultDataKeysTable {
+  organizationId: string;
+  /** The organization's data key, sealed under the master key. */
+  wrappedKey: string;
+  /** Id of the master key that wrapped it. */
+  masterKeyId: string;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
+export interface VaultLoginsTable {
+  id: string;
+  organizationId: string;
+  name: string;
+  authenticationUrl: string;
+  homeUrl: string;
+  /** Lower-cased host names of the two URLs (the `domain` filter). */
+  authDomain: string;
+  homeDomain: string;
+  username: string | null;
+  email: string | null;
+  /** Lower-cased email: the unique match key. */
+  emailKey: string | null;
+  phone: string | null;
+  /** Sealed with the organization's data key; never plaintext. */
+  passwordSealed: string | null;
+  /** 1 when a `twoFactorAuthConfiguration` object is set (it may hold only nulls). */
+  hasTwoFactor: Bool;
+  twoFactorMethod: string | null;
+  twoFactorAlwaysRequired: Bool | null;
+  twoFactorEmail: string | null;
+  twoFactorEmailKey: string | null;
+  totpSecretSealed: string | null;
+  hasProxy: Bool;
+  proxyUsername: string | null;
+  proxyServer: string | null;
+  proxyPasswordSealed: string | null;
+  persistSession: Bool | null;
+  /** Playwright storageState JSON, sealed. */
+  sessionStateSealed: string | null;
+  sessionUpdatedAt: Iso | null;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
+export interface VaultEmailCodesTable {
+  id: string;
+  organizationId: string;
+  loginId: string;
+  /** Sealed JSON `{code, link}`. */
+  valueSealed: string;
+  receivedAt: Iso;
+  expiresAt: Iso;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -153,4 +208,7 @@ export interface Database {
   signingKeys: SigningKeysTable;
   sessions: SessionsTable;
   refreshTokens: RefreshTokensTable;
+  vaultDataKeys: VaultDataKeysTable;
+  vaultLogins: VaultLoginsTable;
+  vaultEmailCodes: VaultEmailCodesTable;
 }

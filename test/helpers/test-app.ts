@@ -53,7 +53,18 @@ export interface TestApp {
   adminKey: string;
   /** What a second instance needs to share this one's database, Redis prefix and master key. */
   shared: { pgSchema: string | undefined; keyring: MasterKeyring };
+  /** The PostgreSQL schema of this app (PostgreSQL runs only). */
+  pgSchema: string | undefined;
   close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Use a SQLite file instead of `:memory:` (tests that read the raw database file). Ignored on PostgreSQL. */
+  sqliteFile?: string;
+  /** The master key (default: a random one). */
+  masterKey?: Buffer;
+  /** Another instance whose PostgreSQL schema, Redis prefix and master key this one shares. */
+  peer?: TestApp;
 }
 
 let counter = 0;
@@ -64,7 +75,12 @@ export const unique = (prefix: string): string =>
  * A listening app on loopback: in-memory SQLite, or a fresh PostgreSQL schema and Redis prefix
  * when PORTCULLIS_DATABASE_URL / PORTCULLIS_REDIS_URL are set. argon2 runs with cheap parameters.
  */
-export async function buildTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}, peer?: TestApp): Promise<TestApp> {
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const peer = options.peer;
   let pgSchema: string | undefined = peer?.shared.pgSchema;
   if (PG_URL && !peer) {
     pgSchema = unique('t_');
@@ -98,9 +114,9 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
     },
   });
   if (peer && !PG_URL) throw new Error('a peer instance needs PostgreSQL');
-  const keyring = peer?.shared.keyring ?? createMasterKeyring(new Secret(randomBytes(32)));
+  const keyring = peer?.shared.keyring ?? createMasterKeyring(new Secret(options.masterKey ?? randomBytes(32)));
   const storage = createStorage({
-    url: PG_URL ?? 'sqlite::memory:',
+    url: PG_URL ?? (options.sqliteFile ? `sqlite:${options.sqliteFile}` : 'sqlite::memory:'),
     dataDir: config.dataDir,
     ...(pgSchema ? { pgSchema, pgPoolSize: 4 } : {}),
   });
@@ -150,6 +166,7 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
     adminId: adminUser.id,
     adminKey,
     shared: { pgSchema, keyring },
+    pgSchema,
     context,
     async req(method, path, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };

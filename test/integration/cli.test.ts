@@ -16,7 +16,7 @@ const env = {
   PORTCULLIS_ARGON2_TIME_COST: '1',
   PORTCULLIS_LOG_LEVEL: 'warn',
 };
-const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env, timeout: 60_000 });
+const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env, timeout: 120_000 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -77,5 +77,5 @@ describe('portcullis CLI (SQLite in a data dir)', () => {
     }).catch((e) => e);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('portcullis: configuration error: PORTCULLIS_PORT must be a whole number, got "eighty"');
-  }, 120_000);
+  }, 300_000);
 });

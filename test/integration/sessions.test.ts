@@ -545,7 +545,7 @@ describe('audit', () => {
 
 describe.runIf(PG_URL && REDIS_URL)('two instances on PostgreSQL + Redis', () => {
   it('a logout on one instance is honoured by the other within 1 s', async () => {
-    const t2 = await buildTestApp({ PORTCULLIS_LOGIN_FREE_FAILURES: '3' }, {}, t);
+    const t2 = await buildTestApp({ PORTCULLIS_LOGIN_FREE_FAILURES: '3' }, {}, { peer: t });
     try {
       const user = await t.createUser({});
       const { body } = await login({ username: user.userName, password: user.password });

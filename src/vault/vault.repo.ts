@@ -1,0 +1,164 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import {
+  type Executor,
+  isUniqueViolation,
+  type VaultDataKeysTable,
+  type VaultEmailCodesTable,
+  type VaultLoginsTable,
+} from '../storage/index.js';
+
+export type LoginRow = Selectable<VaultLoginsTable>;
+export type LoginPatch = Omit<Updateable<VaultLoginsTable>, 'id' | 'organizationId' | 'createdAt'>;
+export type DataKeyRow = Selectable<VaultDataKeysTable>;
+export type EmailCodeRow = Selectable<VaultEmailCodesTable>;
+
+/** A unique identifier (username, email, phone) is already taken in the organization. */
+export class LoginIdentifierTaken extends Error {
+  override name = 'LoginIdentifierTaken';
+}
+
+export interface LoginFilter {
+  name?: string | undefined;
+  /** Host name; matches the authentication or home URL's host or any subdomain of it. */
+  domain?: string | undefined;
+  username?: string | undefined;
+  /** Lower-cased. */
+  emailKey?: string | undefined;
+}
+
+export interface LoginIdentifiers {
+  username?: string | null | undefined;
+  emailKey?: string | null | undefined;
+  phone?: string | null | undefined;
+}
+
+const rethrowConflict = (err: unknown): never => {
+  if (isUniqueViolation(err)) throw new LoginIdentifierTaken('identifier taken', { cause: err });
+  throw err;
+};
+
+export function createVaultRepo(db: Executor) {
+  return {
+    async findById(organizationId: string, id: string): Promise<LoginRow | undefined> {
+      return db.selectFrom('vaultLogins').selectAll().where('organizationId', '=', organizationId).where('id', '=', id).executeTakeFirst();
+    },
+
+    /** Logins of the organization sharing any of the given identifiers. */
+    async findByIdentifiers(organizationId: string, ids: LoginIdentifiers): Promise<LoginRow[]> {
+      const { username, emailKey, phone } = ids;
+      if (!username && !emailKey && !phone) return [];
+      return db
+        .selectFrom('vaultLogins')
+        .selectAll()
+        .where('organizationId', '=', organizationId)
+        .where((eb) =>
+          eb.or([
+            ...(username ? [eb('username', '=', username)] : []),
+            ...(emailKey ? [eb('emailKey', '=', emailKey)] : []),
+            ...(phone ? [eb('phone', '=', phone)] : []),
+          ]),
+        )
+        .orderBy('createdAt')
+        .execute();
+    },
+
+    async insert(row: Insertable<VaultLoginsTable>): Promise<void> {
+      await db.insertInto('vaultLogins').values(row).execute().catch(rethrowConflict);
+    },
+
+    async updateById(organizationId: string, id: string, patch: LoginPatch): Promise<void> {
+      await db
+        .updateTable('vaultLogins')
+        .set(patch)
+        .where('organizationId', '=', organizationId)
+        .where('id', '=', id)
+        .execute()
+        .catch(rethrowConflict);
+    },
+
+    async deleteById(organizationId: string, id: string): Promise<boolean> {
+      await db.deleteFrom('vaultEmailCodes').where('organizationId', '=', organizationId).where('loginId', '=', id).execute();
+      const res = await db.deleteFrom('vaultLogins').where('organizationId', '=', organizationId).where('id', '=', id).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+
+    /** Keyset page ordered by (createdAt, id). */
+    async list(organizationId: string, filter: LoginFilter, limit: number, after?: { createdAt: string; id: string }): Promise<LoginRow[]> {
+      let q = db.selectFrom('vaultLogins').selectAll().where('organizationId', '=', organizationId);
+      if (filter.name !== undefined) q = q.where('name', '=', filter.name);
+      if (filter.username !== undefined) q = q.where('username', '=', filter.username);
+      if (filter.emailKey !== undefined) q = q.where('emailKey', '=', filter.emailKey);
+      const domain = filter.domain;
+      if (domain !== undefined) {
+        // The domain is validated to [a-z0-9.-], so it holds no LIKE wildcard.
+        q = q.where((eb) =>
+          eb.or([
+            eb('authDomain', '=', domain),
+            eb('authDomain', 'like', `%.${domain}`),
+            eb('homeDomain', '=', domain),
+            eb('homeDomain', 'like', `%.${domain}`),
+          ]),
+        );
+      }
+      if (after) {
+        q = q.where((eb) =>
+          eb.or([eb('createdAt', '>', after.createdAt), eb.and([eb('createdAt', '=', after.createdAt), eb('id', '>', after.id)])]),
+        );
+      }
+      return q.orderBy('createdAt').orderBy('id').limit(limit).execute();
+    },
+
+    /** Every login (in any organization) whose 2FA email is this address: the inbound SMTP recipients. */
+    async findByTwoFactorEmail(emailKey: string): Promise<Pick<LoginRow, 'id' | 'organizationId'>[]> {
+      return db.selectFrom('vaultLogins').select(['id', 'organizationId']).where('twoFactorEmailKey', '=', emailKey).limit(100).execute();
+    },
+
+    async findDataKey(organizationId: string): Promise<DataKeyRow | undefined> {
+      return db.selectFrom('vaultDataKeys').selectAll().where('organizationId', '=', organizationId).executeTakeFirst();
+    },
+    async insertDataKeyIfAbsent(row: DataKeyRow): Promise<void> {
+      await db
+        .insertInto('vaultDataKeys')
+        .values(row)
+        .onConflict((oc) => oc.column('organizationId').doNothing())
+        .execute();
+    },
+    async listDataKeys(): Promise<DataKeyRow[]> {
+      return db.selectFrom('vaultDataKeys').selectAll().orderBy('organizationId').execute();
+    },
+    /** Compare-and-set on the previous wrapped value, so a concurrent rotation is not overwritten with stale data. */
+    async updateDataKey(
+      organizationId: string,
+      previousWrapped: string,
+      patch: Pick<DataKeyRow, 'wrappedKey' | 'masterKeyId' | 'updatedAt'>,
+    ) {
+      await db
+        .updateTable('vaultDataKeys')
+        .set(patch)
+        .where('organizationId', '=', organizationId)
+        .where('wrappedKey', '=', previousWrapped)
+        .execute();
+    },
+
+    async insertEmailCode(row: EmailCodeRow): Promise<void> {
+      await db.insertInto('vaultEmailCodes').values(row).execute();
+    },
+    /** The newest unexpired code received after `since`. */
+    async findNewestEmailCode(organizationId: string, loginId: string, since: string, now: string): Promise<EmailCodeRow | undefined> {
+      return db
+        .selectFrom('vaultEmailCodes')
+        .selectAll()
+        .where('organizationId', '=', organizationId)
+        .where('loginId', '=', loginId)
+        .where('receivedAt', '>', since)
+        .where('expiresAt', '>', now)
+        .orderBy('receivedAt', 'desc')
+        .orderBy('id', 'desc')
+        .executeTakeFirst();
+    },
+    async deleteExpiredEmailCodes(now: string): Promise<void> {
+      await db.deleteFrom('vaultEmailCodes').where('expiresAt', '<=', now).execute();
+    },
+  };
+}
+export type VaultRepo = ReturnType<typeof createVaultRepo>;
