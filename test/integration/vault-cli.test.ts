@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCOPES } from '../../src/identity/permissions.js';
-import { buildTestApp, PG_URL } from '../helpers/test-app.js';
+import { ADMIN, buildTestApp, PG_URL } from '../helpers/test-app.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-cli-'));
@@ -43,11 +43,15 @@ describe.skipIf(PG_URL)('portcullis keys rotate-master', () => {
         PORTCULLIS_LOG_LEVEL: 'silent',
       },
     });
-    expect(JSON.parse(stdout.trim())).toMatchObject({ rewrapped: 1 });
+    expect(JSON.parse(stdout.trim())).toMatchObject({ rewrapped: 1, signingKeys: 1 });
 
     const after = await buildTestApp({}, {}, { sqliteFile: file, masterKey: newKey });
     const revealed = await after.req('POST', `/logins/${login.body.id}/reveal`, { apiKey: key });
     expect(revealed.body).toEqual({ password: 'kept-secret', proxyPassword: null });
+    // the token signing key was re-sealed too: sign-in still works with only the new master key
+    const signIn = await after.req('POST', '/v1/auth/login', { json: { username: ADMIN.userName, password: ADMIN.password } });
+    expect(signIn.status).toBe(200);
+    expect((await after.req('GET', '/v1/auth/user', { token: signIn.body.token })).status).toBe(200);
     await after.close();
   }, 120_000);
 });
