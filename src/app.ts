@@ -10,6 +10,14 @@ import { auditRoutes } from './audit/audit.routes.js';
 import { type AuditService, createAuditService } from './audit/audit.service.js';
 import type { Config } from './config/index.js';
 import { createPasswordHasher, loadMasterKeyring, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
+import {
+  createDirectoryService,
+  createScimRepo,
+  createScimService,
+  type DirectoryService,
+  directoryRoutes,
+  type ScimService,
+} from './directory/index.js';
 import { AppError } from './errors/index.js';
 import { registerJsonParsers } from './http/content-types.js';
 import { registerErrorHandling } from './http/error-handler.js';
@@ -59,6 +67,10 @@ export interface Services {
   /** Other domains register here what to do when a user is deactivated or has a password set. */
   onUserDeactivated: UserDeactivatedHook[];
   verifiers: CredentialVerifiers;
+  /** Seed 003 (HelloID credentials). */
+  directory: DirectoryService;
+  /** SCIM 2.0 provisioning. */
+  scim: ScimService;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -120,6 +132,14 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: usersRepo, audit, state });
   await apiKeys.start();
   onUserDeactivated.push(async () => apiKeys.flushCache());
+  const directory = createDirectoryService({
+    users,
+    organizations,
+    audit,
+    mailer,
+    revokeSessionsOnPasswordSet: config.revokeSessionsOnPasswordSet,
+  });
+  const scim = createScimService({ repo: createScimRepo(db), users, audit, baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2` });
 
   const services: Services = {
     config,
@@ -138,6 +158,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
       apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
     },
+    directory,
+    scim,
   };
 
   await bootstrap(config, { organizations, users }, announce);
@@ -207,6 +229,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
 
   await app.register(identityRoutes, { services });
   await app.register(auditRoutes, { services });
+  await app.register(directoryRoutes, { services });
 
   app.addHook('onClose', async () => {
     await apiKeys.stop();

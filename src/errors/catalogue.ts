@@ -46,6 +46,12 @@ export const ERROR_CATALOGUE = {
   'rate.limited': spec(429, Grpc.RESOURCE_EXHAUSTED, 'Too many attempts. Try again later.'),
   'service.unavailable': spec(503, Grpc.UNAVAILABLE, 'The service is temporarily unavailable.'),
   'mail.not_configured': spec(503, Grpc.FAILED_PRECONDITION, 'Email delivery is not configured.'),
+  'scim.invalid_filter': spec(400, Grpc.INVALID_ARGUMENT, 'The filter is invalid or not supported.'),
+  'scim.invalid_path': spec(400, Grpc.INVALID_ARGUMENT, 'The attribute path is invalid.'),
+  'scim.invalid_syntax': spec(400, Grpc.INVALID_ARGUMENT, 'The request is not valid SCIM.'),
+  'scim.invalid_value': spec(400, Grpc.INVALID_ARGUMENT, 'An attribute value is invalid.'),
+  'scim.mutability': spec(400, Grpc.INVALID_ARGUMENT, 'The attribute cannot be changed.'),
+  'scim.no_target': spec(400, Grpc.INVALID_ARGUMENT, 'The path matched no value.'),
   server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -144,6 +144,34 @@ export interface RefreshTokensTable {
   rotatedAt: Iso | null;
 }
 
+/** The SCIM user resource as the provisioning client sent it (never a password). */
+export interface DirectoryScimUsersTable {
+  userId: string;
+  organizationId: string;
+  /** JSON: the SCIM resource without `id`, `meta` and `password`. */
+  resource: string;
+  updatedAt: Iso;
+}
+
+export interface DirectoryGroupsTable {
+  id: string;
+  organizationId: string;
+  displayName: string;
+  /** Lower-cased display name: unique per organization. */
+  displayNameKey: string;
+  externalId: string | null;
+  /** JSON: other attributes of the SCIM group as sent (never `members`, `id` or `meta`). */
+  resource: string;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
+export interface DirectoryGroupMembersTable {
+  groupId: string;
+  userId: string;
+  createdAt: Iso;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -153,4 +181,7 @@ export interface Database {
   signingKeys: SigningKeysTable;
   sessions: SessionsTable;
   refreshTokens: RefreshTokensTable;
+  directoryScimUsers: DirectoryScimUsersTable;
+  directoryGroups: DirectoryGroupsTable;
+  directoryGroupMembers: DirectoryGroupMembersTable;
 }
