@@ -422,32 +422,6 @@ describe('seed 003: addUserCredentials', () => {
   });
 });
 
-describe('seed 003 with session revocation turned off', () => {
-  it('keeps sessions when PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET=false', async () => {
-    const other = await buildTestApp({ PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET: 'false' });
-    try {
-      await waitUntilHealthy(other.url);
-      const hooked: string[] = [];
-      other.app.services.onUserDeactivated.push(async (_c, id) => {
-        hooked.push(id);
-      });
-      const admin = await other.createUser({ roles: ['admin'] });
-      const key = await other.createApiKey(admin.id, ['credentials:write']);
-      const user = await other.createUser({});
-      const res = await other.req('POST', `/api/v1/users/addUserCredentials/${user.userName}`, {
-        json: { userName: user.userName, password: NEW_PASSWORD },
-        headers: { authorization: basic(key) },
-      });
-      expect(res.status).toBe(200);
-      expect(hooked).toEqual([]);
-      const [event] = await other.app.services.audit.list({ organizationId: other.defaultOrgId, action: 'user.password_set', limit: 1 });
-      expect(event?.data).toMatchObject({ revokedSessions: false });
-    } finally {
-      await other.close();
-    }
-  });
-});
-
 describe('directory fields', () => {
   it('keeps adSid and externalId unique per organization and searchable through GET /v1/users', async () => {
     const sid = `S-1-5-21-7-8-9-${Math.floor(Math.random() * 1e6)}`;
