@@ -69,7 +69,7 @@ export function createDirectoryService(deps: DirectoryDeps) {
     }
   }
 
-  /** Tells the user (when mail is configured and the user has an address); never carries the password. */
+  /** Tells the user (when mail is configured and the user has an address); never carries the password. Never throws. */
   async function notify(ctx: RequestContext, user: User): Promise<void> {
     if (!mailer.enabled || !user.email) return;
     try {
@@ -84,14 +84,17 @@ export function createDirectoryService(deps: DirectoryDeps) {
         ].join('\n'),
       });
     } catch (cause) {
-      await audit.record(ctx, {
-        action: 'user.notification_failed',
-        organizationId: user.organizationId,
-        outcome: 'failure',
-        targetType: 'user',
-        targetId: user.id,
-        data: { kind: 'password_set', reason: (cause as Error).message },
-      });
+      await audit
+        .record(ctx, {
+          action: 'user.notification_failed',
+          organizationId: user.organizationId,
+          outcome: 'failure',
+          targetType: 'user',
+          targetId: user.id,
+          data: { kind: 'password_set', reason: (cause as Error).message },
+        })
+        // Why: this runs after the reply; a failure here (e.g. shutting down) must not surface as an unhandled rejection.
+        .catch(() => {});
     }
   }
 

@@ -346,6 +346,13 @@ describe('SCIM Users, as Entra provisions them', () => {
     expect(past.body).toMatchObject({ totalResults: 5, startIndex: 99, itemsPerPage: 0, Resources: [] });
     const projected = await scim('GET', '/Users?attributes=userName&count=1');
     expect(Object.keys(projected.body.Resources[0]).sort()).toEqual(['id', 'meta', 'schemas', 'userName']);
+    const last = all.body.Resources[4].id;
+    const sub = await scim('GET', `/Users/${last}?attributes=name.givenName,${ENTERPRISE}:department`);
+    expect(Object.keys(sub.body).sort()).toEqual(['id', 'meta', 'name', 'schemas']);
+    const without = await scim('GET', `/Users/${last}?excludedAttributes=emails,name`);
+    expect(without.body).not.toHaveProperty('emails');
+    expect(without.body).not.toHaveProperty('name');
+    expect(without.body).toMatchObject({ id: last, active: true });
   });
 
   it('answers SCIM errors for 401, 403, other organizations and unknown routes', async () => {

@@ -122,20 +122,21 @@ function topLevel(path: string): string {
 
 /** `attributes` / `excludedAttributes` (RFC 7644 §3.9), on top-level attributes. */
 function project(resource: Resource, p: Projection): Resource {
-  const list = (s: string | undefined) =>
-    s
-      ?.split(',')
-      .map((a) => a.trim())
-      .filter(Boolean)
-      .map((a) => (/^urn:/i.test(a) && !a.includes('.') && a.split(':').length <= 7 ? a.toLowerCase() : topLevel(a)));
-  const only = list(p.attributes);
-  const excluded = new Set(list(p.excludedAttributes) ?? []);
+  const split = (s: string | undefined) =>
+    (s ?? '')
+      .split(',')
+      .map((a) => a.trim().toLowerCase())
+      .filter(Boolean);
+  // Asking for a sub-attribute (`name.givenName`, `urn:…:User:department`) returns its whole top-level attribute.
+  const only = split(p.attributes).flatMap((a) => [a, topLevel(a)]);
+  // Only whole top-level attributes are excluded (`members`, `urn:…:enterprise:2.0:User`).
+  const excluded = new Set(split(p.excludedAttributes));
   const always = new Set(['schemas', 'id', 'meta']);
   const out: Resource = {};
   for (const [k, v] of Object.entries(resource)) {
     const key = k.toLowerCase();
     if (!always.has(key) && excluded.has(key)) continue;
-    if (only?.length && !always.has(key) && !only.includes(key)) continue;
+    if (only.length && !always.has(key) && !only.includes(key)) continue;
     out[k] = v;
   }
   return out;
