@@ -10,6 +10,14 @@ import { auditRoutes } from './audit/audit.routes.js';
 import { type AuditService, createAuditService } from './audit/audit.service.js';
 import type { Config } from './config/index.js';
 import { createPasswordHasher, loadMasterKeyring, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
+import {
+  createDirectoryService,
+  createScimRepo,
+  createScimService,
+  type DirectoryService,
+  directoryRoutes,
+  type ScimService,
+} from './directory/index.js';
 import { AppError } from './errors/index.js';
 import { registerJsonParsers } from './http/content-types.js';
 import { registerErrorHandling } from './http/error-handler.js';
@@ -77,6 +85,10 @@ export interface Services {
   vault: VaultService;
   /** The inbound SMTP listener for emailed 2FA codes, when `PORTCULLIS_SMTP_INBOUND_PORT` is set. */
   vaultInbox: VaultInbox | undefined;
+  /** Seed 003 (HelloID credentials). */
+  directory: DirectoryService;
+  /** SCIM 2.0 provisioning. */
+  scim: ScimService;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -175,6 +187,14 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await sessions.start();
   onUserDeactivated.push((ctx, userId) => sessions.revokeAllForUser(ctx, userId, 'user_deactivated').then(() => {}));
   const account = createAccountService({ db, users, apiKeys, audit, seams: accountSeams });
+  const directory = createDirectoryService({
+    users,
+    organizations,
+    audit,
+    mailer,
+    revokeSessionsOnPasswordSet: config.revokeSessionsOnPasswordSet,
+  });
+  const scim = createScimService({ repo: createScimRepo(db), users, audit, baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2` });
 
   const services: Services = {
     config,
@@ -200,6 +220,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     },
     vault,
     vaultInbox,
+    directory,
+    scim,
   };
 
   await bootstrap(config, { organizations, users }, announce);
@@ -277,6 +299,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   app.addHook('onListen', async () => {
     if (vaultInbox && config.smtpInboundPort !== undefined) await vaultInbox.listen(config.smtpInboundPort, config.host);
   });
+  await app.register(directoryRoutes, { services });
 
   app.addHook('onClose', async () => {
     await vaultInbox?.close();

@@ -52,6 +52,12 @@ export const ERROR_CATALOGUE = {
   'vault.session_not_persisted': spec(409, Grpc.FAILED_PRECONDITION, 'The login does not persist its session.'),
   'vault.session_not_found': spec(404, Grpc.NOT_FOUND, 'No session is stored for this login.'),
   'vault.secret_unreadable': spec(500, Grpc.INTERNAL, 'A stored secret could not be decrypted.'),
+  'scim.invalid_filter': spec(400, Grpc.INVALID_ARGUMENT, 'The filter is invalid or not supported.'),
+  'scim.invalid_path': spec(400, Grpc.INVALID_ARGUMENT, 'The attribute path is invalid.'),
+  'scim.invalid_syntax': spec(400, Grpc.INVALID_ARGUMENT, 'The request is not valid SCIM.'),
+  'scim.invalid_value': spec(400, Grpc.INVALID_ARGUMENT, 'An attribute value is invalid.'),
+  'scim.mutability': spec(400, Grpc.INVALID_ARGUMENT, 'The attribute cannot be changed.'),
+  'scim.no_target': spec(400, Grpc.INVALID_ARGUMENT, 'The path matched no value.'),
   server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
 } as const satisfies Record<string, ErrorSpec>;
 

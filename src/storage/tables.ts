@@ -154,6 +154,28 @@ export interface VaultDataKeysTable {
   updatedAt: Iso;
 }
 
+/** The SCIM user resource as the provisioning client sent it (never a password). */
+export interface DirectoryScimUsersTable {
+  userId: string;
+  organizationId: string;
+  /** JSON: the SCIM resource without `id`, `meta` and `password`. */
+  resource: string;
+  updatedAt: Iso;
+}
+
+export interface DirectoryGroupsTable {
+  id: string;
+  organizationId: string;
+  displayName: string;
+  /** Lower-cased display name: unique per organization. */
+  displayNameKey: string;
+  externalId: string | null;
+  /** JSON: other attributes of the SCIM group as sent (never `members`, `id` or `meta`). */
+  resource: string;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
 export interface VaultLoginsTable {
   id: string;
   organizationId: string;
@@ -199,6 +221,12 @@ export interface VaultEmailCodesTable {
   expiresAt: Iso;
 }
 
+export interface DirectoryGroupMembersTable {
+  groupId: string;
+  userId: string;
+  createdAt: Iso;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -211,4 +239,7 @@ export interface Database {
   vaultDataKeys: VaultDataKeysTable;
   vaultLogins: VaultLoginsTable;
   vaultEmailCodes: VaultEmailCodesTable;
+  directoryScimUsers: DirectoryScimUsersTable;
+  directoryGroups: DirectoryGroupsTable;
+  directoryGroupMembers: DirectoryGroupMembersTable;
 }

@@ -2,7 +2,8 @@ import type { Selectable, Updateable } from 'kysely';
 import { AppError } from '../../errors/index.js';
 import { type Executor, isUniqueViolation, type UsersTable } from '../../storage/index.js';
 
-export const USER_STATES = ['ACTIVE', 'DELETED'] as const;
+/** `SUSPENDED`: deactivated by a directory (SCIM `active: false`), reversible; only `ACTIVE` users sign in. */
+export const USER_STATES = ['ACTIVE', 'SUSPENDED', 'DELETED'] as const;
 export const USER_TYPES = ['USER', 'SERVICE_ACCOUNT', 'WORKLOAD_IDENTITY'] as const;
 export type UserState = (typeof USER_STATES)[number];
 export type UserType = (typeof USER_TYPES)[number];

@@ -7,7 +7,15 @@ import type { OrganizationsService } from '../organizations/organizations.servic
 import { checkPassword, normalizePassword } from '../password-policy.js';
 import { isRole } from '../permissions.js';
 import { createSettingsRepo } from './settings.repo.js';
-import { createUsersRepo, type User, type UserPatch, type UsersRepo, type UserType, type WorkloadIdentityConfig } from './users.repo.js';
+import {
+  createUsersRepo,
+  type User,
+  type UserPatch,
+  type UserState,
+  type UsersRepo,
+  type UserType,
+  type WorkloadIdentityConfig,
+} from './users.repo.js';
 
 export interface CreateUserInput {
   userName: string;
@@ -31,7 +39,7 @@ export interface CreateUserInput {
 }
 
 export type UpdateUserInput = Partial<Omit<CreateUserInput, 'organizationId' | 'password' | 'profileSource'>> & {
-  state?: 'ACTIVE' | 'DELETED' | undefined;
+  state?: UserState | undefined;
 };
 
 /** Runs after a user is deactivated or deleted (sessions revoke theirs here). */
@@ -226,7 +234,8 @@ export function createUsersService(deps: UsersDeps) {
         targetId: id,
         data: { changedFields: changed },
       });
-      if (input.state === 'DELETED' && before.state !== 'DELETED') for (const hook of deps.onDeactivated) await hook(ctx, id);
+      // Leaving ACTIVE (deleted, or suspended by a directory) ends sessions and keys.
+      if (input.state && input.state !== 'ACTIVE' && before.state === 'ACTIVE') for (const hook of deps.onDeactivated) await hook(ctx, id);
       return (await repo.findById(id)) as User;
     },
 

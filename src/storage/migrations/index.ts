@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_sessions.js';
 import * as m0003 from './0003_vault.js';
+import * as m0004 from './0004_directory.js';
 
 /** Every migration, by name. Names sort in the order they run; one set serves SQLite and PostgreSQL. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_sessions': m0002,
   '0003_vault': m0003,
+  '0004_directory': m0004,
 };
