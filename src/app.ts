@@ -11,6 +11,7 @@ import { type AuditService, createAuditService } from './audit/audit.service.js'
 import type { Config } from './config/index.js';
 import { createPasswordHasher, loadMasterKeyring, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
 import { AppError } from './errors/index.js';
+import { createFederation, exchangeTokenRoutes, type IdpsService, idpRoutes, type WorkloadService } from './federation/index.js';
 import { registerJsonParsers } from './http/content-types.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { type CredentialVerifiers, registerGuard } from './http/guard.js';
@@ -72,6 +73,10 @@ export interface Services {
   /** Other domains register here what to do when a user is deactivated or has a password set. */
   onUserDeactivated: UserDeactivatedHook[];
   verifiers: CredentialVerifiers;
+  /** Identity providers (federation domain). */
+  idps: IdpsService;
+  /** Workload identity token exchange (federation domain). */
+  workload: WorkloadService;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -158,6 +163,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await sessions.start();
   onUserDeactivated.push((ctx, userId) => sessions.revokeAllForUser(ctx, userId, 'user_deactivated').then(() => {}));
   const account = createAccountService({ db, users, apiKeys, audit, seams: accountSeams });
+  const federation = createFederation({ db, config, keyring, users, sessions, audit });
+  loginSeams.idp = (ctx, input) => federation.idps.login(ctx, input);
 
   const services: Services = {
     config,
@@ -181,6 +188,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
       apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
     },
+    idps: federation.idps,
+    workload: federation.workload,
   };
 
   await bootstrap(config, { organizations, users }, announce);
@@ -252,6 +261,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(auditRoutes, { services });
   await app.register(authRoutes, { services });
   await app.register(sessionRoutes, { services });
+  await app.register(idpRoutes, { services });
+  await app.register(exchangeTokenRoutes, { services });
 
   app.addHook('onClose', async () => {
     await apiKeys.stop();

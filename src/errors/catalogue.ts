@@ -47,6 +47,8 @@ export const ERROR_CATALOGUE = {
   'service.unavailable': spec(503, Grpc.UNAVAILABLE, 'The service is temporarily unavailable.'),
   'mail.not_configured': spec(503, Grpc.FAILED_PRECONDITION, 'Email delivery is not configured.'),
   server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
+  'idp.invalid_flow': spec(400, Grpc.INVALID_ARGUMENT, 'The sign-in attempt is invalid or has expired.'),
+  'idp.unavailable': spec(503, Grpc.UNAVAILABLE, 'The identity provider is unavailable.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
