@@ -51,7 +51,10 @@ function providerFailure(err: unknown): ProviderError {
   const e = err as { code?: unknown; error?: unknown; cause?: unknown; name?: unknown };
   if (typeof e?.error === 'string') return new ProviderError(`provider_error:${e.error.slice(0, 64)}`);
   if (e?.cause instanceof OutboundError) return new ProviderError(`outbound_${e.cause.reason}`, true);
-  if (typeof e?.code === 'string') return new ProviderError(`rejected:${e.code}`);
+  // openid-client's messages are its own fixed texts (never the provider's body): useful in the audit trail.
+  const inner = e?.cause instanceof Error ? ` (${e.cause.message})` : '';
+  const message = err instanceof Error ? `${err.message}${inner}`.slice(0, 160) : '';
+  if (typeof e?.code === 'string') return new ProviderError(`rejected:${e.code}${message ? `:${message}` : ''}`);
   return new ProviderError(`rejected:${typeof e?.name === 'string' ? e.name : 'unknown'}`);
 }
 
@@ -82,7 +85,11 @@ export function createProviderClients(deps: ProviderClientsDeps) {
     const metadata = discovered.serverMetadata();
     const supported = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
     const style: AuthStyle = oidc.authStyle ?? (supported.includes('client_secret_basic') ? 'IN_HEADER' : 'IN_PARAMS');
-    return finish(new client.Configuration(metadata, oidc.clientId, { client_secret: secret }, clientAuth(style, secret)));
+    const config = finish(new client.Configuration(metadata, oidc.clientId, { client_secret: secret }, clientAuth(style, secret)));
+    // Why: openid-client trusts TLS for id_tokens from the token endpoint unless told otherwise; we verify
+    // the signature against the provider's JWKS as well (a compromised or spoofed endpoint is not enough).
+    client.enableNonRepudiationChecks(config);
+    return config;
   }
 
   function oauth2Configuration(o: OAuth2Config, secret: string): client.Configuration {
