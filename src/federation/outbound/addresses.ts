@@ -5,7 +5,9 @@ import { BlockList, isIP } from 'node:net';
  * private, link-local (cloud metadata at 169.254.169.254), CGNAT, multicast, reserved and
  * documentation ranges, and IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4).
  */
-const NON_PUBLIC = new BlockList();
+// Two lists: a BlockList also matches IPv4 addresses against IPv6 rules (as mapped addresses).
+const NON_PUBLIC_V4 = new BlockList();
+const NON_PUBLIC_V6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -23,7 +25,7 @@ for (const [net, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  NON_PUBLIC.addSubnet(net, prefix, 'ipv4');
+  NON_PUBLIC_V4.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
   ['::', 128],
@@ -40,18 +42,24 @@ for (const [net, prefix] of [
   ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
-  NON_PUBLIC.addSubnet(net, prefix, 'ipv6');
+  NON_PUBLIC_V6.addSubnet(net, prefix, 'ipv6');
 }
 
 /** True when `address` (an IP literal) is a public unicast address. Anything unparsable is not public. */
 export function isPublicAddress(address: string): boolean {
   const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
   const family = isIP(bare);
-  if (family === 4) return !NON_PUBLIC.check(bare, 'ipv4');
+  if (family === 4) return !NON_PUBLIC_V4.check(bare, 'ipv4');
   if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-    if (mapped) return isPublicAddress(mapped[1] as string);
-    return !NON_PUBLIC.check(bare, 'ipv6');
+    const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+    if (dotted) return isPublicAddress(dotted[1] as string);
+    const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(bare);
+    if (hex) {
+      const hi = Number.parseInt(hex[1] as string, 16);
+      const lo = Number.parseInt(hex[2] as string, 16);
+      return isPublicAddress(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+    }
+    return !NON_PUBLIC_V6.check(bare, 'ipv6');
   }
   return false;
 }
