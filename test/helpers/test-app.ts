@@ -108,6 +108,11 @@ export async function buildTestApp(env: Record<string, string> = {}, overrides: 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
+  // @fastify/under-pressure's first sample can still hold the start-up event-loop block (module
+  // loading, schema compilation on a loaded machine) and answer 503 for up to a second: wait it out.
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    if ((await fetch(`${url}/healthz`)).status === 200) break;
+  }
   const s = app.services;
   const adminUser = (await s.users.repo.findByUserName(ADMIN.userName))!;
   const defaultOrgId = adminUser.organizationId;

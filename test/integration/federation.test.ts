@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestOAuth2Server, type TestOAuth2Server } from '../helpers/oauth2-server.js';
 import { startTestOp, type TestOp } from '../helpers/oidc-op.js';
-import { settled } from '../helpers/settled.js';
 import { buildTestApp, type TestApp, type TestResponse, unique } from '../helpers/test-app.js';
 
 const PUBLIC_URL = 'http://portcullis.test';
@@ -16,7 +15,6 @@ beforeAll(async () => {
   op = await startTestOp(REDIRECT_URI);
   oauth2 = await startTestOAuth2Server(REDIRECT_URI);
   t = await buildTestApp({ PORTCULLIS_IDP_ALLOW_PRIVATE_HOSTS: 'true', PORTCULLIS_PUBLIC_URL: PUBLIC_URL });
-  await settled(t);
 });
 afterAll(async () => {
   await t?.close();

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settled } from '../helpers/settled.js';
 import { buildTestApp, type TestApp, unique } from '../helpers/test-app.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/workload-issuer.js';
 
@@ -9,7 +8,6 @@ let issuer: TestIssuer;
 beforeAll(async () => {
   issuer = await startTestIssuer();
   t = await buildTestApp({ PORTCULLIS_IDP_ALLOW_PRIVATE_HOSTS: 'true' });
-  await settled(t);
 });
 afterAll(async () => {
   await t?.close();
