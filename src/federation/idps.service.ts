@@ -17,9 +17,9 @@ import type {
   OAuth2Config,
   OidcConfig,
 } from './idps.repo.js';
-import type { ProviderClients } from './oidc/oidc-client.js';
 import { checkOutboundUrl } from './outbound/guarded-fetch.js';
 import { type ExternalProfile, ProviderError } from './profile.js';
+import type { ProviderClients } from './provider-clients.js';
 import { allowedReturnUrl } from './return-url.js';
 
 export interface IdpsDeps {

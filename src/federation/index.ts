@@ -6,8 +6,8 @@ import type { SessionsService } from '../sessions/sessions.service.js';
 import type { Executor } from '../storage/index.js';
 import { createIdpsRepo } from './idps.repo.js';
 import { createIdpsService, type IdpsService } from './idps.service.js';
-import { createProviderClients } from './oidc/oidc-client.js';
 import { createGuardedFetch, DEFAULT_OUTBOUND, type GuardedFetch } from './outbound/guarded-fetch.js';
+import { createProviderClients } from './provider-clients.js';
 import { createWorkloadService, type WorkloadService } from './workload/workload.service.js';
 
 export { exchangeTokenRoutes, idpRoutes } from './idps.routes.js';

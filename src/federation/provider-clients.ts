@@ -1,9 +1,10 @@
 import { LRUCache } from 'lru-cache';
 import * as client from 'openid-client';
-import type { AuthStyle, FieldMapping, IdentityProvider, OAuth2Config, OidcConfig } from '../idps.repo.js';
-import type { GuardedFetch } from '../outbound/guarded-fetch.js';
-import { OutboundError } from '../outbound/guarded-fetch.js';
-import { type ExternalProfile, mapProfile, ProviderError } from '../profile.js';
+import type { AuthStyle, IdentityProvider, OAuth2Config, OidcConfig } from './idps.repo.js';
+import { fetchOAuth2UserInfo, OAUTH2_DEFAULTS, oauth2Metadata } from './oauth2/oauth2.js';
+import { OIDC_DEFAULTS, oidcAuthStyle, oidcScopes } from './oidc/oidc.js';
+import { type GuardedFetch, OutboundError } from './outbound/guarded-fetch.js';
+import { type ExternalProfile, mapProfile, ProviderError } from './profile.js';
 
 export interface ProviderClientsDeps {
   fetch: GuardedFetch;
@@ -28,21 +29,6 @@ export interface CodeExchange {
   nonce?: string | undefined;
   codeVerifier?: string | undefined;
 }
-
-const OIDC_DEFAULTS: Required<FieldMapping> = {
-  identifier: 'sub',
-  displayName: 'name',
-  email: 'email',
-  phone: 'phone_number',
-  emailVerified: 'email_verified',
-};
-const OAUTH2_DEFAULTS: Required<FieldMapping> = {
-  identifier: 'id',
-  displayName: 'name',
-  email: 'email',
-  phone: 'phone',
-  emailVerified: '',
-};
 
 /** Turns any openid-client / transport failure into a `ProviderError` with a loggable reason (never the provider's text). */
 function providerFailure(err: unknown): ProviderError {
@@ -83,8 +69,7 @@ export function createProviderClients(deps: ProviderClientsDeps) {
       timeout: 10,
     });
     const metadata = discovered.serverMetadata();
-    const supported = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-    const style: AuthStyle = oidc.authStyle ?? (supported.includes('client_secret_basic') ? 'IN_HEADER' : 'IN_PARAMS');
+    const style = oidcAuthStyle(oidc, metadata);
     const config = finish(new client.Configuration(metadata, oidc.clientId, { client_secret: secret }, clientAuth(style, secret)));
     // Why: openid-client trusts TLS for id_tokens from the token endpoint unless told otherwise; we verify
     // the signature against the provider's JWKS as well (a compromised or spoofed endpoint is not enough).
@@ -93,12 +78,7 @@ export function createProviderClients(deps: ProviderClientsDeps) {
   }
 
   function oauth2Configuration(o: OAuth2Config, secret: string): client.Configuration {
-    const metadata: client.ServerMetadata = {
-      issuer: new URL(o.authUrl).origin,
-      authorization_endpoint: o.authUrl,
-      token_endpoint: o.tokenUrl,
-      userinfo_endpoint: o.userInfoUrl,
-    };
+    const metadata = oauth2Metadata(o);
     return finish(
       new client.Configuration(metadata, o.clientId, { client_secret: secret }, clientAuth(o.authStyle ?? 'IN_PARAMS', secret)),
     );
@@ -125,23 +105,8 @@ export function createProviderClients(deps: ProviderClientsDeps) {
     });
   }
 
-  function scopesOf(idp: IdentityProvider): string[] {
-    if (idp.type === 'OIDC') {
-      const s = idp.config.oidcConfig?.scopes ?? [];
-      return s.length ? (s.includes('openid') ? s : ['openid', ...s]) : ['openid', 'profile', 'email'];
-    }
-    return idp.config.oauth2Config?.scopes ?? [];
-  }
-
-  async function userInfo(idp: IdentityProvider, accessToken: string): Promise<Record<string, unknown>> {
-    const url = idp.config.oauth2Config?.userInfoUrl;
-    if (!url) throw new ProviderError('config_missing');
-    const res = await deps.fetch(url, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } });
-    if (res.status !== 200) throw new ProviderError(`userinfo_status_${res.status}`);
-    const body = (await res.json().catch(() => undefined)) as unknown;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ProviderError('userinfo_not_json');
-    return body as Record<string, unknown>;
-  }
+  const scopesOf = (idp: IdentityProvider): string[] =>
+    idp.type === 'OIDC' ? oidcScopes(idp.config.oidcConfig) : (idp.config.oauth2Config?.scopes ?? []);
 
   return {
     configuration,
@@ -196,7 +161,9 @@ export function createProviderClients(deps: ProviderClientsDeps) {
           const mapping = { ...(idp.config.oidcConfig?.fieldMapping ?? {}), identifier: 'sub' };
           return mapProfile(merged, mapping, OIDC_DEFAULTS);
         }
-        const info = await userInfo(idp, tokens.access_token);
+        const url = idp.config.oauth2Config?.userInfoUrl;
+        if (!url) throw new ProviderError('config_missing');
+        const info = await fetchOAuth2UserInfo(deps.fetch, url, tokens.access_token);
         return mapProfile(info, idp.config.oauth2Config?.fieldMapping ?? {}, OAUTH2_DEFAULTS);
       } catch (err) {
         throw providerFailure(err);
