@@ -19,6 +19,7 @@ import {
   type ScimService,
 } from './directory/index.js';
 import { AppError } from './errors/index.js';
+import { createFederation, exchangeTokenRoutes, type IdpsService, idpRoutes, type WorkloadService } from './federation/index.js';
 import { registerJsonParsers } from './http/content-types.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { type CredentialVerifiers, registerGuard } from './http/guard.js';
@@ -89,6 +90,10 @@ export interface Services {
   directory: DirectoryService;
   /** SCIM 2.0 provisioning. */
   scim: ScimService;
+  /** Identity providers (federation domain). */
+  idps: IdpsService;
+  /** Workload identity token exchange (federation domain). */
+  workload: WorkloadService;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -195,6 +200,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     revokeSessionsOnPasswordSet: config.revokeSessionsOnPasswordSet,
   });
   const scim = createScimService({ repo: createScimRepo(db), users, audit, baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2` });
+  const federation = createFederation({ db, config, keyring, users, sessions, audit });
+  loginSeams.idp = (ctx, input) => federation.idps.login(ctx, input);
 
   const services: Services = {
     config,
@@ -222,6 +229,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     vaultInbox,
     directory,
     scim,
+    idps: federation.idps,
+    workload: federation.workload,
   };
 
   await bootstrap(config, { organizations, users }, announce);
@@ -300,6 +309,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     if (vaultInbox && config.smtpInboundPort !== undefined) await vaultInbox.listen(config.smtpInboundPort, config.host);
   });
   await app.register(directoryRoutes, { services });
+  await app.register(idpRoutes, { services });
+  await app.register(exchangeTokenRoutes, { services });
 
   app.addHook('onClose', async () => {
     await vaultInbox?.close();

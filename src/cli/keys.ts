@@ -17,14 +17,15 @@ export function registerKeyCommands(program: Command): Command {
   keys
     .command('rotate-master')
     .description(
-      'Re-wrap every vault data key and token signing key under the current master key. Run with the new key in PORTCULLIS_MASTER_KEY (or the key file) ' +
+      'Re-wrap every vault data key, token signing key and identity-provider client secret under the current master key. Run with the new key in PORTCULLIS_MASTER_KEY (or the key file) ' +
         'and the old one in PORTCULLIS_PREVIOUS_MASTER_KEY; running servers keep working throughout. Drop the previous key afterwards.',
     )
     .action(async () => {
       await withApp(async (app) => {
         const count = await app.services.vault.rotateMasterKey();
         const signingKeys = await app.services.keys.rewrap();
-        console.log(JSON.stringify({ rewrapped: count, signingKeys, masterKeyId: app.services.keyring.currentId }));
+        const identityProviders = await app.services.idps.rewrapSecrets();
+        console.log(JSON.stringify({ rewrapped: count, signingKeys, identityProviders, masterKeyId: app.services.keyring.currentId }));
       });
     });
   return keys;

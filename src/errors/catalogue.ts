@@ -59,6 +59,8 @@ export const ERROR_CATALOGUE = {
   'scim.mutability': spec(400, Grpc.INVALID_ARGUMENT, 'The attribute cannot be changed.'),
   'scim.no_target': spec(400, Grpc.INVALID_ARGUMENT, 'The path matched no value.'),
   server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
+  'idp.invalid_flow': spec(400, Grpc.INVALID_ARGUMENT, 'The sign-in attempt is invalid or has expired.'),
+  'idp.unavailable': spec(503, Grpc.UNAVAILABLE, 'The identity provider is unavailable.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

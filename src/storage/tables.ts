@@ -242,4 +242,47 @@ export interface Database {
   directoryScimUsers: DirectoryScimUsersTable;
   directoryGroups: DirectoryGroupsTable;
   directoryGroupMembers: DirectoryGroupMembersTable;
+  identityProviders: IdentityProvidersTable;
+  externalIdentities: ExternalIdentitiesTable;
+  authFlows: AuthFlowsTable;
+}
+
+/** An external OAuth2/OIDC identity provider (`idps/{id}`); ids are instance-wide. */
+export interface IdentityProvidersTable {
+  id: string;
+  organizationId: string;
+  title: string;
+  domain: string | null;
+  /** `OIDC` or `OAUTH2`. */
+  type: string;
+  /** JSON: the provider config without its client secret. */
+  config: string;
+  /** Client secret sealed under the master key (AAD `idp:{id}:client_secret`). */
+  clientSecretSealed: string;
+  allowJitProvisioning: Bool;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
+/** A provider's subject linked to a local user; (providerId, subject) is unique. */
+export interface ExternalIdentitiesTable {
+  providerId: string;
+  subject: string;
+  userId: string;
+  email: string | null;
+  createdAt: Iso;
+  lastLoginAt: Iso | null;
+}
+
+/** A browser sign-in started at `GET /v1/idps/{id}/authorize`, consumed once by `/oauth/callback`. */
+export interface AuthFlowsTable {
+  /** SHA-256 of the `state` sent to the provider. */
+  stateHash: string;
+  providerId: string;
+  nonce: string | null;
+  /** PKCE code verifier sealed under the master key. */
+  codeVerifierSealed: string;
+  returnTo: string;
+  createdAt: Iso;
+  expiresAt: Iso;
 }

@@ -1,0 +1,166 @@
+import type { Selectable } from 'kysely';
+import { AppError } from '../errors/index.js';
+import { type Executor, type IdentityProvidersTable, isUniqueViolation } from '../storage/index.js';
+
+export type IdpType = 'OIDC' | 'OAUTH2';
+export type AuthStyle = 'IN_PARAMS' | 'IN_HEADER';
+
+export interface FieldMapping {
+  identifier?: string | undefined;
+  displayName?: string | undefined;
+  email?: string | undefined;
+  phone?: string | undefined;
+  emailVerified?: string | undefined;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  scopes: string[];
+  fieldMapping?: FieldMapping | undefined;
+  authStyle?: AuthStyle | undefined;
+}
+
+export interface OAuth2Config {
+  authUrl: string;
+  tokenUrl: string;
+  userInfoUrl: string;
+  clientId: string;
+  scopes: string[];
+  fieldMapping: FieldMapping;
+  authStyle?: AuthStyle | undefined;
+}
+
+export interface IdpConfig {
+  oidcConfig?: OidcConfig | undefined;
+  oauth2Config?: OAuth2Config | undefined;
+}
+
+/** An identity provider as stored. The client secret stays sealed here; only the service opens it. */
+export interface IdentityProvider {
+  id: string;
+  organizationId: string;
+  title: string;
+  domain: string | null;
+  type: IdpType;
+  config: IdpConfig;
+  clientSecretSealed: string;
+  allowJitProvisioning: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ExternalIdentity {
+  providerId: string;
+  subject: string;
+  userId: string;
+  email: string | null;
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface AuthFlow {
+  stateHash: string;
+  providerId: string;
+  nonce: string | null;
+  codeVerifierSealed: string;
+  returnTo: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+const toIdp = (r: Selectable<IdentityProvidersTable>): IdentityProvider => ({
+  ...r,
+  type: r.type as IdpType,
+  config: JSON.parse(r.config) as IdpConfig,
+  allowJitProvisioning: r.allowJitProvisioning === 1,
+});
+
+export function createIdpsRepo(db: Executor) {
+  return {
+    async findById(id: string): Promise<IdentityProvider | undefined> {
+      const row = await db.selectFrom('identityProviders').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toIdp(row);
+    },
+    async list(filter: { organizationId?: string | undefined; domain?: string | undefined }): Promise<IdentityProvider[]> {
+      let q = db.selectFrom('identityProviders').selectAll();
+      if (filter.organizationId) q = q.where('organizationId', '=', filter.organizationId);
+      if (filter.domain) q = q.where('domain', '=', filter.domain.toLowerCase());
+      const rows = await q.orderBy('createdAt').orderBy('id').limit(500).execute();
+      return rows.map(toIdp);
+    },
+    async insert(idp: IdentityProvider): Promise<void> {
+      try {
+        await db
+          .insertInto('identityProviders')
+          .values({ ...idp, config: JSON.stringify(idp.config), allowJitProvisioning: idp.allowJitProvisioning ? 1 : 0 })
+          .execute();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new AppError('resource.conflict', { details: ['body.identityProviderId'], detail: 'idp exists' });
+        throw err;
+      }
+    },
+    async updateById(id: string, idp: IdentityProvider): Promise<void> {
+      await db
+        .updateTable('identityProviders')
+        .set({
+          title: idp.title,
+          domain: idp.domain,
+          config: JSON.stringify(idp.config),
+          clientSecretSealed: idp.clientSecretSealed,
+          allowJitProvisioning: idp.allowJitProvisioning ? 1 : 0,
+          updatedAt: idp.updatedAt,
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+    /** Deletes the provider with its links and pending flows (users stay). */
+    async deleteById(id: string): Promise<void> {
+      await db.deleteFrom('authFlows').where('providerId', '=', id).execute();
+      await db.deleteFrom('externalIdentities').where('providerId', '=', id).execute();
+      await db.deleteFrom('identityProviders').where('id', '=', id).execute();
+    },
+
+    async findIdentity(providerId: string, subject: string): Promise<ExternalIdentity | undefined> {
+      return db
+        .selectFrom('externalIdentities')
+        .selectAll()
+        .where('providerId', '=', providerId)
+        .where('subject', '=', subject)
+        .executeTakeFirst();
+    },
+    /** Links a subject to a user; answers false when the subject is already linked (a concurrent sign-in won). */
+    async insertIdentity(identity: ExternalIdentity): Promise<boolean> {
+      try {
+        await db.insertInto('externalIdentities').values(identity).execute();
+        return true;
+      } catch (err) {
+        if (isUniqueViolation(err)) return false;
+        throw err;
+      }
+    },
+    async touchIdentity(providerId: string, subject: string, at: string): Promise<void> {
+      await db
+        .updateTable('externalIdentities')
+        .set({ lastLoginAt: at })
+        .where('providerId', '=', providerId)
+        .where('subject', '=', subject)
+        .execute();
+    },
+
+    async insertFlow(flow: AuthFlow): Promise<void> {
+      await db.insertInto('authFlows').values(flow).execute();
+    },
+    /** Takes a flow out: the first caller gets it, any later one (a replayed state) gets undefined. */
+    async consumeFlow(stateHash: string): Promise<AuthFlow | undefined> {
+      const flow = await db.selectFrom('authFlows').selectAll().where('stateHash', '=', stateHash).executeTakeFirst();
+      if (!flow) return undefined;
+      const res = await db.deleteFrom('authFlows').where('stateHash', '=', stateHash).executeTakeFirst();
+      return Number(res.numDeletedRows) === 1 ? flow : undefined;
+    },
+    async deleteExpiredFlows(now: string): Promise<void> {
+      await db.deleteFrom('authFlows').where('expiresAt', '<', now).execute();
+    },
+  };
+}
+export type IdpsRepo = ReturnType<typeof createIdpsRepo>;
