@@ -26,8 +26,9 @@ import { createOrganizationsRepo } from './identity/organizations/organizations.
 import { createOrganizationsService, type OrganizationsService } from './identity/organizations/organizations.service.js';
 import { preloadPasswordBlocklist } from './identity/password-policy.js';
 import { createUsersRepo } from './identity/users/users.repo.js';
-import { createUsersService, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
+import { createUsersService, type PasswordSetHook, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import { createMfaDomain, type MfaDomain, mfaRoutes } from './mfa/index.js';
 import { type AccountSeams, type AccountService, createAccountService } from './sessions/account.service.js';
 import { createSessionsRepo } from './sessions/sessions.repo.js';
 import { authRoutes, sessionRoutes } from './sessions/sessions.routes.js';
@@ -72,6 +73,10 @@ export interface Services {
   /** Other domains register here what to do when a user is deactivated or has a password set. */
   onUserDeactivated: UserDeactivatedHook[];
   verifiers: CredentialVerifiers;
+  /** Run after a password is set by an administrator or changed by its user. */
+  onPasswordSet: PasswordSetHook[];
+  /** TOTP, recovery codes, the MFA sign-in step, email verification and password reset. */
+  mfa: MfaDomain;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -129,7 +134,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
   const onUserDeactivated: UserDeactivatedHook[] = [];
   const usersRepo = createUsersRepo(db);
-  const users = createUsersService({ db, repo: usersRepo, organizations, hasher, audit, onDeactivated: onUserDeactivated });
+  const onPasswordSet: PasswordSetHook[] = [];
+  const users = createUsersService({ db, repo: usersRepo, organizations, hasher, audit, onDeactivated: onUserDeactivated, onPasswordSet });
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: usersRepo, audit, state });
   await apiKeys.start();
   onUserDeactivated.push(async () => apiKeys.flushCache());
@@ -158,6 +164,24 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await sessions.start();
   onUserDeactivated.push((ctx, userId) => sessions.revokeAllForUser(ctx, userId, 'user_deactivated').then(() => {}));
   const account = createAccountService({ db, users, apiKeys, audit, seams: accountSeams });
+  const mfa = createMfaDomain({
+    db,
+    keyring,
+    hasher,
+    users,
+    organizations,
+    sessions,
+    audit,
+    mailer,
+    state,
+    publicUrl: config.publicUrl,
+    // Only the kind and the transport's message: never the mail (it may hold a token).
+    onMailError: (err, kind) =>
+      app.log.warn({ mailKind: kind, reason: err instanceof Error ? err.message : 'unknown' }, 'mail delivery failed'),
+  });
+  Object.assign(loginSeams, mfa.loginSeams);
+  Object.assign(accountSeams, mfa.accountSeams);
+  onPasswordSet.push(mfa.onPasswordSet);
 
   const services: Services = {
     config,
@@ -181,6 +205,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
       apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
     },
+    onPasswordSet,
+    mfa,
   };
 
   await bootstrap(config, { organizations, users }, announce);
@@ -252,6 +278,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(auditRoutes, { services });
   await app.register(authRoutes, { services });
   await app.register(sessionRoutes, { services });
+  await app.register(mfaRoutes, { services });
 
   app.addHook('onClose', async () => {
     await apiKeys.stop();

@@ -47,6 +47,8 @@ export const ERROR_CATALOGUE = {
   'service.unavailable': spec(503, Grpc.UNAVAILABLE, 'The service is temporarily unavailable.'),
   'mail.not_configured': spec(503, Grpc.FAILED_PRECONDITION, 'Email delivery is not configured.'),
   server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
+  'mfa.no_pending_enrollment': spec(400, Grpc.FAILED_PRECONDITION, 'No multi-factor enrolment is in progress, or it has expired.'),
+  'mfa.not_enabled': spec(400, Grpc.FAILED_PRECONDITION, 'Multi-factor authentication is not enabled.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
