@@ -36,9 +36,10 @@ export interface MfaDomainDeps {
 /** The MFA domain, wired: its services and the seams it fills in for sign-in and the account. */
 export function createMfaDomain(deps: MfaDomainDeps) {
   const notifier = createNotifier({ mailer: deps.mailer, audit: deps.audit, onError: deps.onMailError });
+  const repo = createMfaRepo(deps.db);
   const mfa = createMfaService({
     db: deps.db,
-    repo: createMfaRepo(deps.db),
+    repo,
     keyring: deps.keyring,
     users: deps.users,
     organizations: deps.organizations,
@@ -54,7 +55,11 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     notifier,
     audit: deps.audit,
     state: deps.state,
-    revokeAllForUser: (ctx, userId, reason) => deps.sessions.revokeAllForUser(ctx, userId, reason),
+    // Why: a sign-in that passed the old password must not finish with its mfaTempToken after a reset.
+    revokeAllForUser: async (ctx, userId, reason) => {
+      await repo.deleteChallengesForUser(userId);
+      return deps.sessions.revokeAllForUser(ctx, userId, reason);
+    },
     options: { ...(deps.emailOptions ?? {}), publicUrl: deps.publicUrl },
   });
   const loginSeams: Pick<LoginSeams, 'secondFactor' | 'completeMfa'> = {
@@ -62,7 +67,10 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     completeMfa: mfa.completeMfa,
   };
   const accountSeams: AccountSeams = { mfaUpdate: mfa.mfaUpdate, userExtras: mfa.userExtras };
-  const onPasswordSet: PasswordSetHook = (ctx, user, kind) => emailFlow.passwordSet(ctx, user, kind);
+  const onPasswordSet: PasswordSetHook = async (ctx, user, kind) => {
+    await repo.deleteChallengesForUser(user.id);
+    await emailFlow.passwordSet(ctx, user, kind);
+  };
   return { mfa, emailFlow, loginSeams, accountSeams, onPasswordSet };
 }
 export type MfaDomain = ReturnType<typeof createMfaDomain>;

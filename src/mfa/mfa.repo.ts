@@ -152,6 +152,11 @@ export function createMfaRepo(db: Executor) {
       return affected(res) === 1;
     },
 
+    /** Ends every pending sign-in of a user (after a password change or reset). */
+    async deleteChallengesForUser(userId: string): Promise<void> {
+      await db.deleteFrom('mfaChallenges').where('userId', '=', userId).execute();
+    },
+
     /** Drops challenges that can no longer be used (expired a while ago). */
     async purgeChallenges(before: string): Promise<void> {
       await db.deleteFrom('mfaChallenges').where('expiresAt', '<', before).execute();

@@ -214,7 +214,11 @@ describe('two-step sign-in', () => {
     expect(first.cookies).toEqual([]);
     seenSecrets.push(first.body.mfaTempToken);
 
-    const second = await login({ mfaTempToken: first.body.mfaTempToken, otpCode: await user.totp.next(), web: true });
+    // Sent as `curl -d` does (form content type, JSON body) with only the fields Bytebase's client sends.
+    const second = await t.req('POST', '/v1/auth/login', {
+      body: JSON.stringify({ mfaTempToken: first.body.mfaTempToken, otpCode: await user.totp.next(), web: true }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(second.status, second.text).toBe(200);
     expect(second.body.token).toBeUndefined();
     const access = cookieValue(second, 'access-token');
@@ -460,6 +464,7 @@ describe('password reset', () => {
     const user = await enrolledUser();
     const session = await login({ mfaTempToken: await challenge(user), otpCode: await user.totp.next() });
     expect(session.status).toBe(200);
+    const pending = await challenge(user);
     const before = smtp.messages.length;
     expect((await t.req('POST', '/v1/auth/password/reset/request', { json: { username: user.userName } })).status).toBe(200);
     const token = tokenIn((await resetMail(user.email, before)).text);
@@ -484,6 +489,8 @@ describe('password reset', () => {
     expectError(await t.req('GET', '/v1/auth/user', { token: user.token }), 401, 'auth.invalid_credentials');
     expectError(await t.req('GET', '/v1/auth/user', { token: session.body.token }), 401, 'auth.invalid_credentials');
     expect((await t.req('POST', '/v1/auth/refresh', { json: { refreshToken: session.body.refreshToken } })).status).toBe(401);
+    // A sign-in that passed the old password cannot finish.
+    expectError(await login({ mfaTempToken: pending, recoveryCode: user.codes[0] }), 401, 'auth.invalid_token');
 
     expectError(await login({ email: user.email, password: user.password }), 401, 'auth.invalid_credentials');
     const next = await login({ email: user.email, password: newPassword });
