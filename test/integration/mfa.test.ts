@@ -369,7 +369,8 @@ describe('recovery codes and disabling', () => {
     expect(off.body.user.recoveryCodesRemaining).toBeUndefined();
     const mail = await smtp.waitFor((m) => m.to.includes(user.email) && /turned off/i.test(m.subject));
     expect(mail.text).toContain(user.userName);
-    expect(await auditActions(user.id)).toEqual(expect.arrayContaining(['mfa.disabled', 'mail.sent']));
+    // The notice goes out in the background; its audit record follows the delivery.
+    await expect.poll(() => auditActions(user.id), { timeout: 5000 }).toEqual(expect.arrayContaining(['mfa.disabled', 'mail.sent']));
 
     const res = await login({ email: user.email, password: user.password });
     expect(res.body.token).toBeTypeOf('string');
@@ -551,6 +552,21 @@ describe('notification mails', () => {
     const stored = (await t.app.services.users.repo.findById(user.id))!;
     await t.app.services.users.setPassword(t.context(), stored, `admin-${unique('pw')}-Secret!`, { revokeSessions: false });
     await smtp.waitFor((m) => m.to.includes(user.email) && /set by an administrator/.test(m.text));
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents the new routes with response schemas, and the login field for enrolment', async () => {
+    const doc = (await t.req('GET', '/openapi.json')).body;
+    for (const path of [
+      '/v1/auth/email/verify/request',
+      '/v1/auth/email/verify',
+      '/v1/auth/password/reset/request',
+      '/v1/auth/password/reset',
+    ]) {
+      expect(doc.paths[path]?.post?.responses?.['200'], path).toBeDefined();
+    }
+    expect(JSON.stringify(doc.paths['/v1/auth/login'].post.responses['200'])).toContain('requireMfaEnrollment');
   });
 });
 

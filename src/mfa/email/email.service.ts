@@ -30,7 +30,7 @@ export const DEFAULT_EMAIL_FLOW_OPTIONS: Omit<EmailFlowOptions, 'publicUrl'> = {
   resetTokenTtlSeconds: 1800,
   verifyTokenTtlSeconds: 86_400,
   resetRequestsPerAccount: 5,
-  requestsPerIp: 30,
+  requestsPerIp: 60,
   verifyMailsPerUser: 5,
   windowSeconds: 900,
 };
