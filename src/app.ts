@@ -35,8 +35,9 @@ import { createOrganizationsRepo } from './identity/organizations/organizations.
 import { createOrganizationsService, type OrganizationsService } from './identity/organizations/organizations.service.js';
 import { preloadPasswordBlocklist } from './identity/password-policy.js';
 import { createUsersRepo } from './identity/users/users.repo.js';
-import { createUsersService, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
+import { createUsersService, type PasswordSetHook, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import { createMfaDomain, type MfaDomain, mfaRoutes } from './mfa/index.js';
 import { type AccountSeams, type AccountService, createAccountService } from './sessions/account.service.js';
 import { createSessionsRepo } from './sessions/sessions.repo.js';
 import { authRoutes, sessionRoutes } from './sessions/sessions.routes.js';
@@ -94,6 +95,10 @@ export interface Services {
   idps: IdpsService;
   /** Workload identity token exchange (federation domain). */
   workload: WorkloadService;
+  /** Run after a password is set by an administrator or changed by its user. */
+  onPasswordSet: PasswordSetHook[];
+  /** TOTP, recovery codes, the MFA sign-in step, email verification and password reset. */
+  mfa: MfaDomain;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -151,7 +156,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
   const onUserDeactivated: UserDeactivatedHook[] = [];
   const usersRepo = createUsersRepo(db);
-  const users = createUsersService({ db, repo: usersRepo, organizations, hasher, audit, onDeactivated: onUserDeactivated });
+  const onPasswordSet: PasswordSetHook[] = [];
+  const users = createUsersService({ db, repo: usersRepo, organizations, hasher, audit, onDeactivated: onUserDeactivated, onPasswordSet });
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: usersRepo, audit, state });
   await apiKeys.start();
   onUserDeactivated.push(async () => apiKeys.flushCache());
@@ -196,12 +202,29 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     users,
     organizations,
     audit,
-    mailer,
     revokeSessionsOnPasswordSet: config.revokeSessionsOnPasswordSet,
   });
   const scim = createScimService({ repo: createScimRepo(db), users, audit, baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2` });
   const federation = createFederation({ db, config, keyring, users, sessions, audit });
   loginSeams.idp = (ctx, input) => federation.idps.login(ctx, input);
+  const mfa = createMfaDomain({
+    db,
+    keyring,
+    hasher,
+    users,
+    organizations,
+    sessions,
+    audit,
+    mailer,
+    state,
+    publicUrl: config.publicUrl,
+    // Only the kind and the transport's message: never the mail (it may hold a token).
+    onMailError: (err, kind) =>
+      app.log.warn({ mailKind: kind, reason: err instanceof Error ? err.message : 'unknown' }, 'mail delivery failed'),
+  });
+  Object.assign(loginSeams, mfa.loginSeams);
+  Object.assign(accountSeams, mfa.accountSeams);
+  onPasswordSet.push(mfa.onPasswordSet);
 
   const services: Services = {
     config,
@@ -231,6 +254,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     scim,
     idps: federation.idps,
     workload: federation.workload,
+    onPasswordSet,
+    mfa,
   };
 
   await bootstrap(config, { organizations, users }, announce);
@@ -311,6 +336,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(directoryRoutes, { services });
   await app.register(idpRoutes, { services });
   await app.register(exchangeTokenRoutes, { services });
+  await app.register(mfaRoutes, { services });
 
   app.addHook('onClose', async () => {
     await vaultInbox?.close();

@@ -5,13 +5,11 @@ import type { OrganizationsService } from '../identity/organizations/organizatio
 import { checkPassword } from '../identity/password-policy.js';
 import type { User } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
-import type { Mailer } from '../mail/mailer.js';
 
 export interface DirectoryDeps {
   users: UsersService;
   organizations: OrganizationsService;
   audit: AuditService;
-  mailer: Mailer;
   /** `config.revokeSessionsOnPasswordSet`: setting a password ends the user's sessions. */
   revokeSessionsOnPasswordSet: boolean;
 }
@@ -31,7 +29,7 @@ const GUID = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})
 export const USER_NOT_FOUND_MESSAGE = 'User not found';
 
 export function createDirectoryService(deps: DirectoryDeps) {
-  const { users, organizations, audit, mailer } = deps;
+  const { users, organizations, audit } = deps;
 
   const notFound = (detail: string) => new AppError('resource.not_found', { message: USER_NOT_FOUND_MESSAGE, detail });
 
@@ -69,35 +67,6 @@ export function createDirectoryService(deps: DirectoryDeps) {
     }
   }
 
-  /** Tells the user (when mail is configured and the user has an address); never carries the password. Never throws. */
-  async function notify(ctx: RequestContext, user: User): Promise<void> {
-    if (!mailer.enabled || !user.email) return;
-    try {
-      await mailer.send({
-        to: user.email,
-        subject: 'Your password was changed',
-        text: [
-          `Hello ${user.firstName ?? user.userName},`,
-          '',
-          `An administrator set a new password for your account "${user.userName}" at ${ctx.now.toISOString()}.`,
-          'If you did not expect this, contact your administrator.',
-        ].join('\n'),
-      });
-    } catch (cause) {
-      await audit
-        .record(ctx, {
-          action: 'user.notification_failed',
-          organizationId: user.organizationId,
-          outcome: 'failure',
-          targetType: 'user',
-          targetId: user.id,
-          data: { kind: 'password_set', reason: (cause as Error).message },
-        })
-        // Why: this runs after the reply; a failure here (e.g. shutting down) must not surface as an unhandled rejection.
-        .catch(() => {});
-    }
-  }
-
   return {
     /**
      * Seed 003 `addUserCredentials`: an administrator's key sets a user's password. Refusals
@@ -119,8 +88,7 @@ export function createDirectoryService(deps: DirectoryDeps) {
         revokeSessions: deps.revokeSessionsOnPasswordSet,
       });
       const updated = (await users.repo.findById(user.id)) as User;
-      // The reply does not wait for mail; failures are audited.
-      void notify(ctx, updated);
+      // The user is told by mail through the users service's password-set hook (MFA/email domain).
       return {
         success: true as const,
         code: 0 as const,

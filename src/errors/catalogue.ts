@@ -61,6 +61,8 @@ export const ERROR_CATALOGUE = {
   server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
   'idp.invalid_flow': spec(400, Grpc.INVALID_ARGUMENT, 'The sign-in attempt is invalid or has expired.'),
   'idp.unavailable': spec(503, Grpc.UNAVAILABLE, 'The identity provider is unavailable.'),
+  'mfa.no_pending_enrollment': spec(400, Grpc.FAILED_PRECONDITION, 'No multi-factor enrolment is in progress, or it has expired.'),
+  'mfa.not_enabled': spec(400, Grpc.FAILED_PRECONDITION, 'Multi-factor authentication is not enabled.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -78,6 +78,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         ...tokenReply(req, reply, services, body.web === true, tokens, result.user.id),
         mfaTempToken: '',
         requireResetPassword: result.requireResetPassword,
+        ...(result.restriction === 'mfa_enroll' ? { requireMfaEnrollment: true } : {}),
         user: presentUser(result.user),
       };
     },

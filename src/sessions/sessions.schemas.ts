@@ -30,6 +30,9 @@ export const LoginResponse = Type.Object({
   mfaTempToken: Type.Optional(Type.String()),
   requireResetPassword: Type.Optional(Type.Boolean()),
   user: Type.Optional(Type.Ref('User')),
+  requireMfaEnrollment: Type.Optional(
+    Type.Boolean({ description: 'true when the organization requires MFA: the session can only enroll (POST /v1/auth/user)' }),
+  ),
 });
 
 export const RefreshBody = Type.Object({ refreshToken: S(512), web: Type.Optional(Type.Boolean()) });

@@ -440,6 +440,7 @@ export function createSessionsService(deps: SessionsDeps) {
         data: { revokedSessions: revoked.length },
       });
       const fresh = (await users.repo.findById(user.id)) as User;
+      await users.passwordWasSet(ctx, fresh, 'changed');
       const tokensOut = await issueSession(ctx, fresh, { method: 'password_change' });
       return { user: fresh, tokens: tokensOut };
     },

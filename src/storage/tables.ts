@@ -245,6 +245,10 @@ export interface Database {
   identityProviders: IdentityProvidersTable;
   externalIdentities: ExternalIdentitiesTable;
   authFlows: AuthFlowsTable;
+  userMfa: UserMfaTable;
+  mfaRecoveryCodes: MfaRecoveryCodesTable;
+  mfaChallenges: MfaChallengesTable;
+  emailTokens: EmailTokensTable;
 }
 
 /** An external OAuth2/OIDC identity provider (`idps/{id}`); ids are instance-wide. */
@@ -285,4 +289,57 @@ export interface AuthFlowsTable {
   returnTo: string;
   createdAt: Iso;
   expiresAt: Iso;
+}
+
+/** A user's TOTP factor: the active secret, the last accepted time step and a pending enrolment. */
+export interface UserMfaTable {
+  userId: string;
+  /** Active TOTP secret sealed under the master key (AAD binds it to the user); null when not enrolled. */
+  secretSealed: string | null;
+  /** Last accepted TOTP time step; a code at or before it is refused (each code works once). */
+  lastUsedStep: number | null;
+  /** Secret of an enrolment in progress, sealed like `secretSealed`. */
+  pendingSecretSealed: string | null;
+  /** JSON array of SHA-256 hashes of the pending recovery codes. */
+  pendingRecoveryHashes: string | null;
+  pendingCreatedAt: Iso | null;
+  enabledAt: Iso | null;
+  updatedAt: Iso;
+}
+
+export interface MfaRecoveryCodesTable {
+  id: Generated<number>;
+  userId: string;
+  /** SHA-256 of the normalized code. */
+  codeHash: string;
+  createdAt: Iso;
+  usedAt: Iso | null;
+}
+
+/** The pending second step of a sign-in (`mfaTempToken`). */
+export interface MfaChallengesTable {
+  /** SHA-256 of the `mfaTempToken`. */
+  tokenHash: string;
+  userId: string;
+  /** The identifier the password step used (for the account's throttling). */
+  identifier: string;
+  createdAt: Iso;
+  expiresAt: Iso;
+  /** Wrong codes so far; the challenge dies at the limit. */
+  attempts: number;
+  usedAt: Iso | null;
+}
+
+/** Single-use email verification and password reset tokens. */
+export interface EmailTokensTable {
+  /** SHA-256 of the token. */
+  tokenHash: string;
+  userId: string;
+  /** `email_verify` or `password_reset`. */
+  purpose: string;
+  /** The address the token was sent to. */
+  email: string;
+  createdAt: Iso;
+  expiresAt: Iso;
+  usedAt: Iso | null;
 }

@@ -45,6 +45,9 @@ export type UpdateUserInput = Partial<Omit<CreateUserInput, 'organizationId' | '
 /** Runs after a user is deactivated or deleted (sessions revoke theirs here). */
 export type UserDeactivatedHook = (ctx: RequestContext, userId: string) => Promise<void>;
 
+/** Runs after a password is set by an administrator or changed by its user (the MFA domain mails a notice). */
+export type PasswordSetHook = (ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed') => Promise<void>;
+
 export interface UsersDeps {
   db: Executor;
   repo: UsersRepo;
@@ -53,6 +56,8 @@ export interface UsersDeps {
   audit: AuditService;
   /** Run inside the caller's flow after deactivation; registered by other domains at wiring time. */
   onDeactivated: UserDeactivatedHook[];
+  /** Run after a password is set or changed; registered by other domains at wiring time. */
+  onPasswordSet?: PasswordSetHook[];
 }
 
 /** Fields whose change is reported to the audit log by name (never by value). */
@@ -88,10 +93,15 @@ export function createUsersService(deps: UsersDeps) {
     if (reasons.length) throw new AppError('password.policy_violation', { details: ['body.password'], detail: reasons.join(',') });
   }
 
+  async function passwordWasSet(ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed'): Promise<void> {
+    for (const hook of deps.onPasswordSet ?? []) await hook(ctx, user, kind);
+  }
+
   return {
     repo,
     visible,
     validateNewPassword,
+    passwordWasSet,
     /**
      * Creates a user. A SERVICE_ACCOUNT gets a generated service key (its password, returned
      * only here); a WORKLOAD_IDENTITY needs its `workloadIdentityConfig` and has no password.
@@ -278,6 +288,7 @@ export function createUsersService(deps: UsersDeps) {
         targetId: user.id,
         data: { mustChangePassword: mustChange, revokedSessions: options.revokeSessions },
       });
+      await passwordWasSet(ctx, user, 'admin_set');
       if (options.revokeSessions) for (const hook of deps.onDeactivated) await hook(ctx ?? systemContext(), user.id);
     },
   };

@@ -3,6 +3,7 @@ import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_sessions.js';
 import * as m0003 from './0003_vault.js';
 import * as m0004 from './0004_directory.js';
+import * as m0005 from './0005_mfa.js';
 import * as m0006 from './0006_federation.js';
 
 /** Every migration, by name. Names sort in the order they run; one set serves SQLite and PostgreSQL. */
@@ -12,4 +13,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003_vault': m0003,
   '0004_directory': m0004,
   '0006_federation': m0006,
+  '0005_mfa': m0005,
 };

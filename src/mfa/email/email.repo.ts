@@ -1,0 +1,42 @@
+import type { Selectable } from 'kysely';
+import type { EmailTokensTable, Executor } from '../../storage/index.js';
+
+export type EmailTokenPurpose = 'email_verify' | 'password_reset';
+export type EmailToken = Selectable<EmailTokensTable>;
+
+/** Single-use tokens sent by mail, stored as SHA-256 hashes. */
+export function createEmailTokensRepo(db: Executor) {
+  return {
+    async insert(token: EmailToken): Promise<void> {
+      await db.insertInto('emailTokens').values(token).execute();
+    },
+    async findByHash(tokenHash: string, purpose: EmailTokenPurpose): Promise<EmailToken | undefined> {
+      return db.selectFrom('emailTokens').selectAll().where('tokenHash', '=', tokenHash).where('purpose', '=', purpose).executeTakeFirst();
+    },
+    /** Uses a token up: true for exactly one caller, and only before it expires. */
+    async consume(tokenHash: string, at: string): Promise<boolean> {
+      const res = await db
+        .updateTable('emailTokens')
+        .set({ usedAt: at })
+        .where('tokenHash', '=', tokenHash)
+        .where('usedAt', 'is', null)
+        .where('expiresAt', '>', at)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+    /** Kills every unused token of a purpose for a user (a newer one replaces them, or the job is done). */
+    async invalidateForUser(userId: string, purpose: EmailTokenPurpose, at: string): Promise<void> {
+      await db
+        .updateTable('emailTokens')
+        .set({ usedAt: at })
+        .where('userId', '=', userId)
+        .where('purpose', '=', purpose)
+        .where('usedAt', 'is', null)
+        .execute();
+    },
+    async purgeExpired(before: string): Promise<void> {
+      await db.deleteFrom('emailTokens').where('expiresAt', '<', before).execute();
+    },
+  };
+}
+export type EmailTokensRepo = ReturnType<typeof createEmailTokensRepo>;

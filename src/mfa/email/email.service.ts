@@ -1,0 +1,247 @@
+import type { AuditService } from '../../audit/audit.service.js';
+import type { RequestContext } from '../../auth/principal.js';
+import { type PasswordHasher, randomToken, sha256Hex } from '../../crypto/index.js';
+import { AppError, assertThat } from '../../errors/index.js';
+import { normalizePassword } from '../../identity/password-policy.js';
+import type { User } from '../../identity/users/users.repo.js';
+import type { UsersService } from '../../identity/users/users.service.js';
+import type { SharedState } from '../../state/index.js';
+import type { EmailTokenPurpose, EmailTokensRepo } from './email.repo.js';
+import type { Notifier } from './notify.js';
+import { createRateLimit } from './rate-limit.js';
+
+export interface EmailFlowOptions {
+  /** Lifetime of a password reset token. */
+  resetTokenTtlSeconds: number;
+  /** Lifetime of an email verification code. */
+  verifyTokenTtlSeconds: number;
+  /** Reset requests per submitted identifier per window (known or not, so a 429 says nothing about existence). */
+  resetRequestsPerAccount: number;
+  /** Reset requests, reset attempts and verification attempts per address per window. */
+  requestsPerIp: number;
+  /** Verification mails per user per window. */
+  verifyMailsPerUser: number;
+  windowSeconds: number;
+  /** Base of the links in the mails. */
+  publicUrl: string;
+}
+
+export const DEFAULT_EMAIL_FLOW_OPTIONS: Omit<EmailFlowOptions, 'publicUrl'> = {
+  resetTokenTtlSeconds: 1800,
+  verifyTokenTtlSeconds: 86_400,
+  resetRequestsPerAccount: 5,
+  requestsPerIp: 60,
+  verifyMailsPerUser: 5,
+  windowSeconds: 900,
+};
+
+export interface EmailFlowDeps {
+  repo: EmailTokensRepo;
+  users: UsersService;
+  hasher: PasswordHasher;
+  notifier: Notifier;
+  audit: AuditService;
+  state: SharedState;
+  /** Ends every session of a user (the sessions domain). */
+  revokeAllForUser: (ctx: RequestContext, userId: string, reason: string) => Promise<number>;
+  options: Partial<EmailFlowOptions> & { publicUrl: string };
+}
+
+export type PasswordSetKind = 'changed' | 'admin_set' | 'reset';
+
+/**
+ * Email is not a second factor here (NIST SP 800-63B-4): it verifies an address and recovers a
+ * forgotten password. Every token is random, stored hashed, single-use and short-lived.
+ */
+export function createEmailFlowService(deps: EmailFlowDeps) {
+  const { repo, users, hasher, notifier, audit } = deps;
+  const o: EmailFlowOptions = { ...DEFAULT_EMAIL_FLOW_OPTIONS, ...deps.options };
+  const perIp = createRateLimit(deps.state, 'mailflow_ip', o.requestsPerIp, o.windowSeconds);
+  const resetPerAccount = createRateLimit(deps.state, 'pwreset_account', o.resetRequestsPerAccount, o.windowSeconds);
+  const verifyPerUser = createRateLimit(deps.state, 'verify_user', o.verifyMailsPerUser, o.windowSeconds);
+
+  async function issueToken(ctx: RequestContext, user: User, purpose: EmailTokenPurpose, email: string, ttlSeconds: number) {
+    const token = randomToken(purpose === 'password_reset' ? 32 : 24);
+    const now = ctx.now.toISOString();
+    await repo.invalidateForUser(user.id, purpose, now);
+    await repo.insert({
+      tokenHash: sha256Hex(token),
+      userId: user.id,
+      purpose,
+      email,
+      createdAt: now,
+      expiresAt: new Date(ctx.now.getTime() + ttlSeconds * 1000).toISOString(),
+      usedAt: null,
+    });
+    await repo.purgeExpired(new Date(ctx.now.getTime() - 7 * 86_400_000).toISOString());
+    return token;
+  }
+
+  /** The named checks every presented mail token passes, in order. */
+  async function liveToken(ctx: RequestContext, presented: string, purpose: EmailTokenPurpose) {
+    const value = presented.trim();
+    assertThat(value.length >= 16 && value.length <= 512, 'auth.invalid_token', 'malformed token');
+    const row = await repo.findByHash(sha256Hex(value), purpose);
+    const reason = !row ? 'unknown' : row.usedAt ? 'used' : row.expiresAt <= ctx.now.toISOString() ? 'expired' : undefined;
+    const user = row && !reason ? await users.repo.findById(row.userId) : undefined;
+    const refused = reason ?? (user?.state !== 'ACTIVE' ? 'user_inactive' : undefined);
+    if (refused || !row || !user) {
+      await audit.record(ctx, {
+        action: purpose === 'password_reset' ? 'user.password_reset_failed' : 'user.email_verification_failed',
+        organizationId: user?.organizationId ?? null,
+        outcome: 'failure',
+        targetType: 'user',
+        targetId: row?.userId ?? null,
+        data: { reason: refused },
+      });
+      throw new AppError('auth.invalid_token', { detail: `${purpose} token ${refused}` });
+    }
+    return { row, user, hash: sha256Hex(value) };
+  }
+
+  /** Notification mail after a password change, an administrator's set or a reset. */
+  async function passwordSet(ctx: RequestContext | undefined, user: User, kind: PasswordSetKind): Promise<void> {
+    const at = (ctx?.now ?? new Date()).toISOString();
+    const what = kind === 'admin_set' ? 'was set by an administrator' : kind === 'reset' ? 'was reset' : 'was changed';
+    notifier.sendInBackground(
+      ctx ?? { principal: undefined, ip: 'local', requestId: 'system', userAgent: undefined, now: new Date() },
+      user,
+      kind === 'admin_set' ? 'password_set' : kind === 'reset' ? 'password_reset_completed' : 'password_changed',
+      {
+        subject: 'Your password was changed',
+        text: `The password of your account ${user.userName} ${what} at ${at}.\n\nIf this was not you, reset your password now and contact your administrator.\n`,
+      },
+    );
+  }
+
+  return {
+    passwordSet,
+
+    /** `POST /v1/auth/email/verify/request`: mails a code to the signed-in user's address. */
+    async requestVerification(ctx: RequestContext): Promise<{ sent: boolean }> {
+      const p = ctx.principal;
+      assertThat(p, 'auth.unauthenticated');
+      const user = await users.repo.findById(p.userId);
+      assertThat(user && user.state === 'ACTIVE', 'auth.unauthenticated', 'user inactive');
+      if (!user.email) throw new AppError('request.invalid', { details: ['user.email'], detail: 'no email address' });
+      if (user.emailVerified) return { sent: false };
+      if (!notifier.enabled) throw new AppError('mail.not_configured');
+      await verifyPerUser.consume(user.id);
+      const code = await issueToken(ctx, user, 'email_verify', user.email, o.verifyTokenTtlSeconds);
+      const hours = Math.round(o.verifyTokenTtlSeconds / 3600);
+      try {
+        await notifier.send(ctx, user, 'email_verification', {
+          subject: 'Verify your email address',
+          text:
+            `Confirm that ${user.email} is the address of your account ${user.userName}.\n\n` +
+            `Verification code: ${code}\n\nOr open ${o.publicUrl}/verify-email#code=${code}\n\n` +
+            `The code works once and expires in ${hours} hours. If you did not ask for it, ignore this message.\n`,
+        });
+      } catch (cause) {
+        if (cause instanceof AppError) throw cause;
+        throw new AppError('service.unavailable', { detail: 'mail delivery failed', cause });
+      }
+      return { sent: true };
+    },
+
+    /** `POST /v1/auth/email/verify {code}`: marks the address verified if it is still the user's. */
+    async verifyEmail(ctx: RequestContext, code: string): Promise<void> {
+      await perIp.consume(ctx.ip);
+      const { row, user, hash } = await liveToken(ctx, code, 'email_verify');
+      // Why: the code proves control of the address it was sent to, not of a newer one.
+      if (user.email?.toLowerCase() !== row.email.toLowerCase())
+        throw new AppError('auth.invalid_token', { detail: 'email changed since' });
+      if (!(await repo.consume(hash, ctx.now.toISOString()))) throw new AppError('auth.invalid_token', { detail: 'used concurrently' });
+      await users.repo.updateById(user.id, { emailVerified: true, updatedAt: ctx.now.toISOString() });
+      await audit.record(ctx, {
+        action: 'user.email_verified',
+        organizationId: user.organizationId,
+        targetType: 'user',
+        targetId: user.id,
+      });
+    },
+
+    /**
+     * `POST /v1/auth/password/reset/request {email | username}`. The caller always gets the same
+     * answer; only an existing, active account is mailed (in the background, so timing says nothing).
+     */
+    async requestPasswordReset(ctx: RequestContext, input: { email?: string | undefined; username?: string | undefined }): Promise<void> {
+      const email = input.email?.trim().toLowerCase();
+      const username = input.username?.trim();
+      const identifier = email || username;
+      if (!identifier) throw new AppError('request.invalid', { details: ['body.email'], detail: 'email or username required' });
+      if (!notifier.enabled) throw new AppError('mail.not_configured');
+      await perIp.consume(ctx.ip);
+      await resetPerAccount.consume(identifier.toLowerCase());
+      const user = email ? await users.repo.findByEmail(email) : await users.repo.findByUserName(identifier);
+      const reason = !user
+        ? 'unknown_account'
+        : user.state !== 'ACTIVE'
+          ? 'inactive_user'
+          : user.userType !== 'USER'
+            ? 'not_a_person'
+            : !user.email
+              ? 'no_email'
+              : undefined;
+      await audit.record(ctx, {
+        action: 'user.password_reset_requested',
+        organizationId: user?.organizationId ?? null,
+        outcome: reason ? 'failure' : 'success',
+        targetType: 'user',
+        targetId: user?.id ?? null,
+        data: { identifier: identifier.slice(0, 128), ...(reason ? { reason } : {}) },
+      });
+      if (reason || !user?.email) return;
+      const token = await issueToken(ctx, user, 'password_reset', user.email, o.resetTokenTtlSeconds);
+      const minutes = Math.round(o.resetTokenTtlSeconds / 60);
+      notifier.sendInBackground(ctx, user, 'password_reset', {
+        subject: 'Reset your password',
+        text:
+          `Someone asked to reset the password of your account ${user.userName}.\n\n` +
+          `Reset token: ${token}\n\nOr open ${o.publicUrl}/reset-password#token=${token}\n\n` +
+          `The token works once and expires in ${minutes} minutes. If this was not you, ignore this message: your password stays as it is.\n`,
+      });
+    },
+
+    /**
+     * `POST /v1/auth/password/reset {token, newPassword}`: sets the password under the policy and
+     * ends every session. MFA is untouched, so the next sign-in still asks for the second factor.
+     */
+    async resetPassword(ctx: RequestContext, token: string, newPassword: string): Promise<void> {
+      await perIp.consume(ctx.ip);
+      const { row, user, hash } = await liveToken(ctx, token, 'password_reset');
+      try {
+        await users.validateNewPassword(user.organizationId, newPassword, user);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'password.policy_violation') {
+          throw new AppError('password.policy_violation', { details: ['body.newPassword'], ...(err.detail ? { detail: err.detail } : {}) });
+        }
+        throw err;
+      }
+      const passwordHash = await hasher.hash(normalizePassword(newPassword));
+      const now = ctx.now.toISOString();
+      // Why: single use — of two requests holding one token, only one gets past this update.
+      if (!(await repo.consume(hash, now))) throw new AppError('auth.invalid_token', { detail: 'used concurrently' });
+      await users.repo.updateById(user.id, {
+        passwordHash,
+        passwordChangedAt: now,
+        requireResetPassword: false,
+        // The reset mail reached this address, which proves control of it.
+        ...(user.email === row.email ? { emailVerified: true } : {}),
+        updatedAt: now,
+      });
+      await repo.invalidateForUser(user.id, 'password_reset', now);
+      const revoked = await deps.revokeAllForUser(ctx, user.id, 'password_reset');
+      await audit.record(ctx, {
+        action: 'user.password_reset',
+        organizationId: user.organizationId,
+        targetType: 'user',
+        targetId: user.id,
+        actor: { type: 'user', id: user.id },
+        data: { revokedSessions: revoked },
+      });
+      await passwordSet(ctx, user, 'reset');
+    },
+  };
+}
+export type EmailFlowService = ReturnType<typeof createEmailFlowService>;
