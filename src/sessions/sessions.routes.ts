@@ -46,6 +46,10 @@ function tokenReply(req: FastifyRequest, reply: FastifyReply, services: Services
  */
 export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   registerLenientJsonParser(app);
+  // Why: no body at all (`curl -X POST`, a client's bodiless logout) never reaches a parser; it is `{}` here.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined || req.body === null) req.body = {};
+  });
   const { sessions } = services;
 
   app.post(
