@@ -12,7 +12,7 @@ import type { Config } from './config/index.js';
 import { createPasswordHasher, loadMasterKeyring, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
 import { AppError } from './errors/index.js';
 import { registerJsonParsers } from './http/content-types.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { type CredentialVerifiers, registerGuard } from './http/guard.js';
 import { registerMetrics } from './http/metrics.js';
 import { ErrorBody } from './http/schemas.js';
@@ -109,6 +109,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : newId();
     },
     bodyLimit: config.bodyLimitBytes,
+    clientErrorHandler,
+    frameworkErrors,
     trustProxy: false,
     ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
