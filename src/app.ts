@@ -194,10 +194,18 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   registerJsonParsers(app);
   await app.register(cookie);
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  // Why: the boot's own synchronous work (schema compilation, the password blocklist) lands in
+  // under-pressure's first event-loop samples; on a busy machine that shed the first requests after
+  // start as "overload" (503 on /healthz included). Shedding starts once the boot is out of the window.
+  let shedFrom = Number.POSITIVE_INFINITY;
+  app.addHook('onReady', async () => {
+    shedFrom = Date.now() + 2500;
+  });
   await app.register(underPressure, {
     maxEventLoopDelay: 2000,
     exposeStatusRoute: false,
     pressureHandler: (_req, reply) => {
+      if (Date.now() < shedFrom) return;
       reply
         .code(503)
         .send({ success: false, code: 14, message: 'The service is temporarily unavailable.', error: 'service.unavailable', status: 503 });
