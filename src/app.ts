@@ -21,7 +21,7 @@ import {
 import { AppError } from './errors/index.js';
 import { createFederation, exchangeTokenRoutes, type IdpsService, idpRoutes, type WorkloadService } from './federation/index.js';
 import { registerJsonParsers } from './http/content-types.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { type CredentialVerifiers, registerGuard } from './http/guard.js';
 import { registerMetrics } from './http/metrics.js';
 import { ErrorBody } from './http/schemas.js';
@@ -136,6 +136,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : newId();
     },
     bodyLimit: config.bodyLimitBytes,
+    clientErrorHandler,
+    frameworkErrors,
     trustProxy: false,
     ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
@@ -267,10 +269,18 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   registerJsonParsers(app);
   await app.register(cookie);
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  // Why: the boot's own synchronous work (schema compilation, the password blocklist) lands in
+  // under-pressure's first event-loop samples; on a busy machine that shed the first requests after
+  // start as "overload" (503 on /healthz included). Shedding starts once the boot is out of the window.
+  let shedFrom = Number.POSITIVE_INFINITY;
+  app.addHook('onReady', async () => {
+    shedFrom = Date.now() + 2500;
+  });
   await app.register(underPressure, {
     maxEventLoopDelay: config.maxEventLoopDelayMs,
     exposeStatusRoute: false,
     pressureHandler: (_req, reply) => {
+      if (Date.now() < shedFrom) return;
       reply
         .code(503)
         .send({ success: false, code: 14, message: 'The service is temporarily unavailable.', error: 'service.unavailable', status: 503 });

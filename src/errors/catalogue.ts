@@ -27,6 +27,7 @@ const spec = (status: number, grpc: number, message: string): ErrorSpec => ({ st
 export const ERROR_CATALOGUE = {
   'request.invalid': spec(400, Grpc.INVALID_ARGUMENT, 'The request is invalid.'),
   'request.malformed_body': spec(400, Grpc.INVALID_ARGUMENT, 'The request body could not be parsed.'),
+  'request.headers_too_large': spec(431, Grpc.INVALID_ARGUMENT, 'The request headers are too large.'),
   'request.too_large': spec(413, Grpc.INVALID_ARGUMENT, 'The request body is too large.'),
   'request.unsupported_media_type': spec(415, Grpc.INVALID_ARGUMENT, 'The content type is not supported.'),
   'request.cross_site': spec(403, Grpc.PERMISSION_DENIED, 'Cross-site requests are not allowed.'),

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../errors/index.js';
 
@@ -63,6 +64,55 @@ function fromFastifyError(err: FastifyError): AppError | undefined {
   return undefined;
 }
 
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  // PostgreSQL: admin/crash shutdown, cannot connect now, connection exceptions (class 08).
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'SQLITE_BUSY',
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection is closed|Stream isn't writeable|Reached the max retries per request|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET/i;
+
+/**
+ * True when `err` (or something in its cause chain) says a backing service — PostgreSQL, Redis —
+ * cannot be reached right now: a 503 the client may retry, not a 500.
+ */
+export function isUnavailableError(err: unknown): boolean {
+  let e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+    if (e.name === 'MaxRetriesPerRequestError') return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+    // AggregateError (a connection attempt to several addresses)
+    if (Array.isArray(e.errors) && e.errors.some((inner) => isUnavailableError(inner))) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+/**
+ * PostgreSQL data exceptions that only the input can cause — a NUL byte or invalid UTF-8 in text
+ * (22021), text that is not a number or uuid (22P02), a value out of range or too long — are a 400.
+ */
+const BAD_INPUT_CODES = new Set(['22021', '22P02', '22001', '22003', '22007', '22008']);
+const isBadInputError = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && BAD_INPUT_CODES.has(code);
+};
+
 export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
   if (err.headers) reply.headers(err.headers);
   if (err.status === 401) reply.header('www-authenticate', 'Bearer realm="portcullis"');
@@ -83,8 +133,47 @@ export function registerErrorHandling(app: FastifyInstance): void {
       if (err.detail) req.log.info({ err: { code: err.code, detail: err.detail } }, 'request refused');
       return sendError(reply, err);
     }
+    if (!err && isBadInputError(raw)) {
+      req.log.info({ err: { code: (raw as { code?: string }).code } }, 'request refused by the database');
+      return sendError(reply, new AppError('request.invalid', { detail: 'database refused the input' }));
+    }
+    // Why: a database or Redis outage is the service being unavailable (503, retry later), not a bug (500).
+    if (!err && isUnavailableError(raw)) {
+      req.log.warn({ err: raw }, 'backing service unavailable');
+      return sendError(reply, new AppError('service.unavailable', { cause: raw }));
+    }
     req.log.error({ err: raw }, 'unhandled error');
     return sendError(reply, err ?? new AppError('server_error'));
   });
   app.setNotFoundHandler((_req, reply) => sendError(reply, new AppError('route.not_found')));
+}
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser refuses before Fastify sees them
+ * (headers over the size limit, malformed request lines) answer the same error body as the rest.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    return;
+  }
+  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'request.headers_too_large' : 'request.invalid';
+  const body = JSON.stringify(errorBody(code));
+  const reason = code === 'request.headers_too_large' ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${ERROR_CATALOGUE[code].status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL the router cannot decode or a path parameter over
+ * `maxParamLength` never reaches a route; it answers the error body (400) instead of Fastify's own.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  sendError(reply, new AppError('request.invalid', { details: ['url'], detail: err.code }));
 }

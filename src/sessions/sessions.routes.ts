@@ -46,7 +46,7 @@ function tokenReply(req: FastifyRequest, reply: FastifyReply, services: Services
  */
 export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   registerLenientJsonParser(app);
-  // A POST with no body at all (logout, cookie refresh) is an empty object here.
+  // Why: no body at all (`curl -X POST`, a client's bodiless logout) never reaches a parser; it is `{}` here.
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined || req.body === null) req.body = {};
   });

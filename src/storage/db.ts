@@ -45,7 +45,7 @@ export function createStorage(options: StorageOptions): Storage {
     // A dropped idle connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
-    return wrap(db, 'postgres', options.pgSchema);
+    return wrap(db, 'postgres', options.pgSchema ?? 'public');
   }
   let file: string;
   if (url?.startsWith('sqlite:')) file = url.slice('sqlite:'.length);
@@ -62,7 +62,12 @@ export function createStorage(options: StorageOptions): Storage {
   return wrap(db, 'sqlite');
 }
 
-function wrap(db: Db, dialect: Storage['dialect'], schema?: string): Storage {
+/**
+ * `migrationSchema` (PostgreSQL): where Kysely's migration tables live. Why: without it Kysely looks
+ * for them in every schema of the database, and another schema's tables (another app, a parallel
+ * test run) made it skip creating ours — "relation kysely_migration_lock does not exist".
+ */
+function wrap(db: Db, dialect: Storage['dialect'], migrationSchema?: string): Storage {
   return {
     db,
     dialect,
@@ -71,8 +76,7 @@ function wrap(db: Db, dialect: Storage['dialect'], schema?: string): Storage {
         db,
         provider: { getMigrations: async () => MIGRATIONS },
         allowUnorderedMigrations: true,
-        // Kysely's table check looks across schemas; name ours so another schema's tables do not count.
-        ...(schema ? { migrationTableSchema: schema } : {}),
+        ...(migrationSchema ? { migrationTableSchema: migrationSchema } : {}),
       });
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error instanceof Error ? error : new Error(String(error));

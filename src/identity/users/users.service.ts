@@ -42,6 +42,36 @@ export type UpdateUserInput = Partial<Omit<CreateUserInput, 'organizationId' | '
   state?: UserState | undefined;
 };
 
+/** The fields `update` writes; anything else in the input (unknown or internal keys) is ignored. */
+const UPDATABLE = [
+  'userName',
+  'email',
+  'phone',
+  'firstName',
+  'lastName',
+  'title',
+  'department',
+  'roles',
+  'groups',
+  'adSid',
+  'externalId',
+  'userType',
+  'workloadIdentityConfig',
+  'requireResetPassword',
+  'emailVerified',
+  'state',
+] as const satisfies readonly (keyof UpdateUserInput)[];
+
+/**
+ * Why: the route schema allows extra keys, and a spread of the body would reach the UPDATE as
+ * columns (`organizationId`, `passwordHash`, `mfaEnabled`…): only the documented fields pass.
+ */
+function pickUpdatable(input: UpdateUserInput): UpdateUserInput {
+  const out: Record<string, unknown> = {};
+  for (const key of UPDATABLE) if (input[key] !== undefined) out[key] = input[key];
+  return out as UpdateUserInput;
+}
+
 /** Runs after a user is deactivated or deleted (sessions revoke theirs here). */
 export type UserDeactivatedHook = (ctx: RequestContext, userId: string) => Promise<void>;
 
@@ -230,7 +260,7 @@ export function createUsersService(deps: UsersDeps) {
         throw new AppError('request.invalid', { details: ['body.workloadIdentityConfig'] });
       }
       const patch: UserPatch = {
-        ...input,
+        ...pickUpdatable(input),
         ...(input.email !== undefined ? { email: input.email.trim().toLowerCase() } : {}),
         ...(input.userName !== undefined ? { userName: input.userName.trim() } : {}),
         updatedAt: ctx.now.toISOString(),
