@@ -203,7 +203,6 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const directory = createDirectoryService({
     users,
     organizations,
-    audit,
     revokeSessionsOnPasswordSet: config.revokeSessionsOnPasswordSet,
   });
   const scim = createScimService({ repo: createScimRepo(db), users, audit, baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2` });

@@ -1,4 +1,3 @@
-import type { AuditService } from '../audit/audit.service.js';
 import type { RequestContext } from '../auth/principal.js';
 import { AppError, assertThat } from '../errors/index.js';
 import type { OrganizationsService } from '../identity/organizations/organizations.service.js';
@@ -9,7 +8,6 @@ import type { UsersService } from '../identity/users/users.service.js';
 export interface DirectoryDeps {
   users: UsersService;
   organizations: OrganizationsService;
-  audit: AuditService;
   /** `config.revokeSessionsOnPasswordSet`: setting a password ends the user's sessions. */
   revokeSessionsOnPasswordSet: boolean;
 }
@@ -29,7 +27,7 @@ const GUID = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})
 export const USER_NOT_FOUND_MESSAGE = 'User not found';
 
 export function createDirectoryService(deps: DirectoryDeps) {
-  const { users, organizations, audit } = deps;
+  const { users, organizations } = deps;
 
   const notFound = (detail: string) => new AppError('resource.not_found', { message: USER_NOT_FOUND_MESSAGE, detail });
 
