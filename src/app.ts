@@ -38,7 +38,7 @@ import { createUsersRepo } from './identity/users/users.repo.js';
 import { createUsersService, type PasswordSetHook, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { createMfaDomain, type MfaDomain, mfaRoutes } from './mfa/index.js';
-import { type AccountSeams, type AccountService, createAccountService } from './sessions/account.service.js';
+import { type AccountSeams, type AccountService, createAccountService, usersNamedBy } from './sessions/account.service.js';
 import { createSessionsRepo } from './sessions/sessions.repo.js';
 import { authRoutes, sessionRoutes } from './sessions/sessions.routes.js';
 import { createSessionsService, type LoginSeams, type SessionsService } from './sessions/sessions.service.js';
@@ -103,6 +103,8 @@ export interface Services {
 
 export type App = FastifyInstance & { services: Services };
 
+const ACCOUNT_CHANGED = 'account.changed';
+
 const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
@@ -154,7 +156,17 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
 
   const mailer = createMailer(config);
   const db = storage.db;
-  const audit = createAuditService({ db });
+  // Every audited change that names a user drops that user's cached account view, on every instance.
+  let account: AccountService | undefined;
+  const audit = createAuditService({
+    db,
+    onEvent: (event) => {
+      const ids = usersNamedBy(event);
+      if (ids.length === 0) return;
+      account?.invalidate(ids);
+      state.publish(ACCOUNT_CHANGED, JSON.stringify(ids)).catch(() => {});
+    },
+  });
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
   const onUserDeactivated: UserDeactivatedHook[] = [];
   const usersRepo = createUsersRepo(db);
@@ -199,7 +211,15 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   });
   await sessions.start();
   onUserDeactivated.push((ctx, userId) => sessions.revokeAllForUser(ctx, userId, 'user_deactivated').then(() => {}));
-  const account = createAccountService({ db, users, apiKeys, audit, seams: accountSeams });
+  account = createAccountService({ db, users, apiKeys, audit, seams: accountSeams });
+  const unsubscribeAccount = await state.subscribe(ACCOUNT_CHANGED, (message) => {
+    try {
+      const ids = JSON.parse(message) as unknown;
+      if (Array.isArray(ids)) account?.invalidate(ids.filter((v): v is string => typeof v === 'string'));
+    } catch {
+      // ignore malformed messages
+    }
+  });
   const directory = createDirectoryService({
     users,
     organizations,
@@ -351,6 +371,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     await vaultInbox?.close();
     await apiKeys.stop();
     await sessions.stop();
+    await unsubscribeAccount();
     mailer.close();
     await state.close();
     await storage.close();

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { AuditService } from '../audit/audit.service.js';
 import type { RequestContext } from '../auth/principal.js';
 import { AppError, assertThat } from '../errors/index.js';
@@ -30,6 +31,9 @@ export interface AccountView {
   extra: Record<string, unknown>;
 }
 
+/** Upper bound on serving a cached view if an invalidation were ever missed. */
+const VIEW_TTL_MS = 1000;
+
 /**
  * The signed-in user's own account: seed 001's `GET/POST /v1/auth/user`. Only profile fields and
  * writable settings change; ids, roles, state, type, user name, API keys and timestamps in the body
@@ -44,6 +48,9 @@ export function createAccountService(deps: {
 }) {
   const { db, users, apiKeys, audit } = deps;
   const settingsRepo = createSettingsRepo(db);
+  // The signed-in user's view is read on every `GET /v1/auth/user`: cached briefly, and dropped on
+  // every instance as soon as anything about the user changes (see `invalidate`, wired in app.ts).
+  const views = new LRUCache<string, AccountView>({ max: 10_000, ttl: VIEW_TTL_MS });
 
   async function me(ctx: RequestContext): Promise<User> {
     const p = ctx.principal;
@@ -64,11 +71,22 @@ export function createAccountService(deps: {
 
   return {
     async get(ctx: RequestContext): Promise<AccountView> {
-      return view(await me(ctx));
+      const p = ctx.principal;
+      const cached = p && views.get(p.userId);
+      if (cached) return cached;
+      const fresh = await view(await me(ctx));
+      views.set(fresh.user.id, fresh);
+      return fresh;
+    },
+
+    /** Drops cached views (called for every audit event that names a user). */
+    invalidate(userIds: readonly string[]): void {
+      for (const id of userIds) views.delete(id);
     },
 
     async update(ctx: RequestContext, body: ProfileUpdateBody): Promise<AccountView> {
       const user = await me(ctx);
+      views.delete(user.id);
       const input = body.user ?? {};
       const patch: UserPatch = {};
       const invalid: string[] = [];
@@ -149,3 +167,22 @@ export function createAccountService(deps: {
   };
 }
 export type AccountService = ReturnType<typeof createAccountService>;
+
+const VIEW_AFFECTING = /^(user|session|api_key|mfa|directory)\./;
+
+/** The users whose account view an audit event may have changed (its user target, actor, or key owner). */
+export function usersNamedBy(event: {
+  action: string;
+  actorType: string;
+  actorId: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  data: Record<string, unknown>;
+}): string[] {
+  if (!VIEW_AFFECTING.test(event.action)) return [];
+  const ids = new Set<string>();
+  if (event.targetType === 'user' && event.targetId) ids.add(event.targetId);
+  if (event.actorType === 'user' && event.actorId) ids.add(event.actorId);
+  if (typeof event.data.onBehalfOf === 'string') ids.add(event.data.onBehalfOf);
+  return [...ids];
+}

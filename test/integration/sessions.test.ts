@@ -427,6 +427,20 @@ describe('GET/POST /v1/auth/user (seed 001)', () => {
     expect(res.body.user.createdAt).toBe(read.createdAt);
   });
 
+  it('reflects changes made elsewhere at once (the cached view is dropped on every change)', async () => {
+    const user = await t.createUser({});
+    const { body } = await login({ username: user.userName, password: user.password });
+    expect((await t.req('GET', '/v1/auth/user', { token: body.token })).body.user.title).toBeNull();
+    await t.req('PATCH', `/v1/users/${user.id}`, { apiKey: t.adminKey, json: { title: 'Staff engineer' } });
+    expect((await t.req('GET', '/v1/auth/user', { token: body.token })).body.user.title).toBe('Staff engineer');
+    const created = await t.req('POST', '/v1/api-keys', { token: body.token, json: { name: 'mine' } });
+    const keys = (await t.req('GET', '/v1/auth/user', { token: body.token })).body.user.apiKeys;
+    expect(keys.map((k: any) => k.id)).toContain(created.body.id);
+    await t.req('DELETE', `/v1/api-keys/${created.body.id}`, { token: body.token });
+    const after = (await t.req('GET', '/v1/auth/user', { token: body.token })).body.user.apiKeys;
+    expect(after.find((k: any) => k.id === created.body.id).revoked).toBe(true);
+  });
+
   it('refuses changing a read-only setting, changing nothing', async () => {
     const user = await t.createUser({});
     const { body } = await login({ username: user.userName, password: user.password });
