@@ -48,7 +48,7 @@ import { createTokenIssuer } from './sessions/tokens.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { uiRoutes } from './ui/ui.routes.js';
-import { createVaultInbox, createVaultService, type VaultInbox, type VaultService, vaultRoutes } from './vault/index.js';
+import { createVaultService, type VaultInbox, type VaultService, vaultRoutes } from './vault/index.js';
 
 export interface AppDeps {
   storage: Storage;
@@ -186,7 +186,12 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const vaultInbox =
     config.smtpInboundPort === undefined
       ? undefined
-      : createVaultInbox({ acceptsRecipient: vault.acceptsRecipient, deliverEmail: vault.deliverEmail, log: app.log });
+      : // Loaded only when configured: the SMTP server and MIME parser weigh ~40 MB of memory.
+        (await import('./vault/inbox/inbox.server.js')).createVaultInbox({
+          acceptsRecipient: vault.acceptsRecipient,
+          deliverEmail: vault.deliverEmail,
+          log: app.log,
+        });
 
   const keys = createSigningKeyStore({ db, keyring, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
   await keys.init();

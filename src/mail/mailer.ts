@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config/index.js';
 
 export interface OutgoingMail {
@@ -18,12 +18,20 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'smtpFrom'>): Mail
   if (!config.smtpUrl) {
     return { enabled: false, send: async () => {}, close: () => {} };
   }
-  const transport = nodemailer.createTransport(config.smtpUrl, { from: config.smtpFrom });
+  const smtpUrl = config.smtpUrl;
+  // nodemailer is loaded on the first mail, not at start-up.
+  let transport: Promise<Transporter> | undefined;
+  const getTransport = (): Promise<Transporter> => {
+    transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl, { from: config.smtpFrom }));
+    return transport;
+  };
   return {
     enabled: true,
     async send(mail) {
-      await transport.sendMail({ from: config.smtpFrom, to: mail.to, subject: mail.subject, text: mail.text });
+      await (await getTransport()).sendMail({ from: config.smtpFrom, to: mail.to, subject: mail.subject, text: mail.text });
     },
-    close: () => transport.close(),
+    close: () => {
+      transport?.then((t) => t.close()).catch(() => {});
+    },
   };
 }

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
-import pg from 'pg';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Database } from './tables.js';
 
@@ -28,22 +27,26 @@ export interface StorageOptions {
   pgPoolSize?: number;
 }
 
-// pg returns int8 as a string; our counters fit in a double.
-pg.types.setTypeParser(20, (v) => Number(v));
-
 export function createStorage(options: StorageOptions): Storage {
   const url = options.url;
   if (url && /^postgres(ql)?:/.test(url)) {
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: options.pgPoolSize ?? 10,
-      connectionTimeoutMillis: 3000,
-      // Fail fast when the database is gone, instead of hanging requests.
-      query_timeout: 10_000,
-      ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
-    });
-    // A dropped idle connection must not crash the process; the pool replaces it.
-    pool.on('error', () => {});
+    // pg is loaded only for PostgreSQL deployments (Kysely creates the pool on first use).
+    const pool = async () => {
+      const { default: pg } = await import('pg');
+      // pg returns int8 as a string; our counters fit in a double.
+      pg.types.setTypeParser(20, (v) => Number(v));
+      const created = new pg.Pool({
+        connectionString: url,
+        max: options.pgPoolSize ?? 10,
+        connectionTimeoutMillis: 3000,
+        // Fail fast when the database is gone, instead of hanging requests.
+        query_timeout: 10_000,
+        ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
+      });
+      // A dropped idle connection must not crash the process; the pool replaces it.
+      created.on('error', () => {});
+      return created;
+    };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
     return wrap(db, 'postgres', options.pgSchema ?? 'public');
   }

@@ -1,3 +1,3 @@
-export { createVaultInbox, type VaultInbox } from './inbox/inbox.server.js';
+export type { VaultInbox } from './inbox/inbox.server.js';
 export { vaultRoutes } from './vault.routes.js';
 export { createVaultService, presentLogin, type VaultService } from './vault.service.js';

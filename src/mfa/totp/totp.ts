@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { HOTP, Secret as OtpSecret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
 
 /**
  * RFC 6238 TOTP as authenticator apps expect it: HMAC-SHA-1, 6 digits, 30-second steps.
@@ -56,6 +55,7 @@ export function otpauthUri(secretBase32: string, issuer: string, label: string):
 }
 
 /** The URI as a PNG QR code data URL. */
-export function qrCodeDataUrl(uri: string): Promise<string> {
+export async function qrCodeDataUrl(uri: string): Promise<string> {
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
 }
