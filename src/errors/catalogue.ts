@@ -46,7 +46,7 @@ export const ERROR_CATALOGUE = {
   'password.policy_violation': spec(400, Grpc.INVALID_ARGUMENT, 'The password does not meet the policy.'),
   'rate.limited': spec(429, Grpc.RESOURCE_EXHAUSTED, 'Too many attempts. Try again later.'),
   'service.unavailable': spec(503, Grpc.UNAVAILABLE, 'The service is temporarily unavailable.'),
-  'mail.not_configured': spec(503, Grpc.FAILED_PRECONDITION, 'Email delivery is not configured.'),
+  'mail.not_configured': spec(400, Grpc.FAILED_PRECONDITION, 'Email delivery is not configured.'),
   'vault.ambiguous_login': spec(409, Grpc.ALREADY_EXISTS, 'The identifiers match more than one login.'),
   'vault.no_totp_secret': spec(409, Grpc.FAILED_PRECONDITION, 'The login has no TOTP secret.'),
   'vault.email_code_not_received': spec(404, Grpc.NOT_FOUND, 'No email code has been received yet.'),

@@ -37,7 +37,8 @@ function validationPaths(err: FastifyError): string[] {
 }
 
 /** Maps Fastify's own errors (parsing, limits, validation) onto our catalogue. */
-function fromFastifyError(err: FastifyError): AppError | undefined {
+function fromFastifyError(err: FastifyError | undefined): AppError | undefined {
+  if (!err || typeof err !== 'object') return undefined;
   if (err.validation) return new AppError('request.invalid', { details: validationPaths(err), detail: err.message });
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -123,27 +124,36 @@ export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
 }
 
 /**
- * The one error handler. Exposed `AppError`s leave as their code; schema failures as
- * `request.invalid` with field paths; anything else as a fixed 500 body, logged with the request id.
+ * Turns anything thrown into the `AppError` that leaves, and how loudly to log it: exposed
+ * `AppError`s as they are; Fastify's parsing, limit and schema errors as our codes; data the database
+ * refuses as 400; an unreachable database or Redis as 503; everything else as a fixed 500.
+ * Every error handler (ours, SCIM's) goes through this.
  */
+export function classifyError(raw: unknown): { error: AppError; level: 'info' | 'warn' | 'error' } {
+  const err = raw instanceof AppError ? raw : fromFastifyError(raw as FastifyError);
+  if (err?.expose) return { error: err, level: 'info' };
+  if (!err && isBadInputError(raw))
+    return { error: new AppError('request.invalid', { detail: 'database refused the input' }), level: 'info' };
+  // Why: a database or Redis outage is the service being unavailable (503, retry later), not a bug (500).
+  if (!err && isUnavailableError(raw)) return { error: new AppError('service.unavailable', { cause: raw }), level: 'warn' };
+  return { error: err ?? new AppError('server_error'), level: 'error' };
+}
+
+/** Logs a classified error: refusals with their internal detail, failures with the raw error. */
+export function logError(req: FastifyRequest, raw: unknown, classified: ReturnType<typeof classifyError>): void {
+  const { error, level } = classified;
+  if (level === 'info') {
+    if (error.detail) req.log.info({ err: { code: error.code, detail: error.detail } }, 'request refused');
+  } else if (level === 'warn') req.log.warn({ err: raw }, 'backing service unavailable');
+  else req.log.error({ err: raw }, 'unhandled error');
+}
+
+/** The one error handler: every error leaves through `classifyError` in DESIGN.md's body. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((raw: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
-    const err = raw instanceof AppError ? raw : fromFastifyError(raw as FastifyError);
-    if (err?.expose) {
-      if (err.detail) req.log.info({ err: { code: err.code, detail: err.detail } }, 'request refused');
-      return sendError(reply, err);
-    }
-    if (!err && isBadInputError(raw)) {
-      req.log.info({ err: { code: (raw as { code?: string }).code } }, 'request refused by the database');
-      return sendError(reply, new AppError('request.invalid', { detail: 'database refused the input' }));
-    }
-    // Why: a database or Redis outage is the service being unavailable (503, retry later), not a bug (500).
-    if (!err && isUnavailableError(raw)) {
-      req.log.warn({ err: raw }, 'backing service unavailable');
-      return sendError(reply, new AppError('service.unavailable', { cause: raw }));
-    }
-    req.log.error({ err: raw }, 'unhandled error');
-    return sendError(reply, err ?? new AppError('server_error'));
+  app.setErrorHandler((raw: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const classified = classifyError(raw);
+    logError(req, raw, classified);
+    return sendError(reply, classified.error);
   });
   app.setNotFoundHandler((_req, reply) => sendError(reply, new AppError('route.not_found')));
 }

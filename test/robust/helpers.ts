@@ -322,6 +322,18 @@ export function isErrorBody(body: unknown, status: number): boolean {
   );
 }
 
+/** RFC 7644's error body, which the SCIM routes answer instead of ours (status is a string there). */
+export function isScimErrorBody(body: unknown, status: number): boolean {
+  const b = body as Record<string, unknown> | undefined;
+  return (
+    !!b &&
+    Array.isArray(b.schemas) &&
+    b.schemas.includes('urn:ietf:params:scim:api:messages:2.0:Error') &&
+    b.status === String(status) &&
+    typeof b.detail === 'string'
+  );
+}
+
 export async function json(url: string, method: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
     method,

@@ -85,10 +85,41 @@ function columnsOf(r: Resource) {
   };
 }
 
-/** What is stored: the resource as sent, without what the server owns. */
+/** RFC 7643 §4.1 User attributes; with schema-extension (`urn:…`) keys, the only ones stored. */
+const USER_ATTRIBUTES = new Set(
+  [
+    'userName',
+    'name',
+    'displayName',
+    'nickName',
+    'profileUrl',
+    'title',
+    'userType',
+    'preferredLanguage',
+    'locale',
+    'timezone',
+    'emails',
+    'phoneNumbers',
+    'ims',
+    'photos',
+    'addresses',
+    'entitlements',
+    'roles',
+    'x509Certificates',
+    'externalId',
+  ].map((a) => a.toLowerCase()),
+);
+
+/**
+ * What is stored: the resource as sent, without what the server owns. Attributes no schema defines
+ * are ignored (RFC 7644 §3.3), so nothing arbitrary is kept and echoed back.
+ */
 function storable(r: Resource): ScimAttributes {
   const out: ScimAttributes = {};
-  for (const [k, v] of Object.entries(r)) if (!SERVER_OWNED.has(k.toLowerCase()) && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(r)) {
+    const key = k.toLowerCase();
+    if (v !== undefined && !SERVER_OWNED.has(key) && (USER_ATTRIBUTES.has(key) || key.startsWith('urn:'))) out[k] = v;
+  }
   const schemas = Array.isArray(r.schemas) ? r.schemas.filter((s): s is string => typeof s === 'string') : [];
   out.schemas = schemas.length ? schemas : [SCIM.user];
   return out;
