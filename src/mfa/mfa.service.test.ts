@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditListener, createAuditService } from '../audit/audit.service.js';
 import type { RequestContext } from '../auth/principal.js';
 import { createMasterKeyring, createPasswordHasher, Secret, sha256Hex } from '../crypto/index.js';
+import { totpCode } from '../crypto/totp/totp.js';
 import { AppError } from '../errors/index.js';
 import { createOrganizationsRepo, DEFAULT_POLICY } from '../identity/organizations/organizations.repo.js';
 import { createOrganizationsService } from '../identity/organizations/organizations.service.js';
@@ -14,7 +15,6 @@ import { createStorage, type Storage } from '../storage/index.js';
 import { createNotifier } from './email/notify.js';
 import { createMfaRepo } from './mfa.repo.js';
 import { createMfaService, type MfaService } from './mfa.service.js';
-import { totpCode } from './totp/totp.js';
 
 /** The service on in-memory SQLite with a fixed clock: every time-dependent rule at its boundary. */
 const T0 = Date.parse('2026-01-01T00:00:10Z'); // 10 s into a 30-s step

@@ -1,6 +1,7 @@
 import type { AuditService } from '../audit/audit.service.js';
 import type { RequestContext, Restriction } from '../auth/principal.js';
 import { type MasterKeyring, randomToken, sha256Hex } from '../crypto/index.js';
+import { generateTotpSecret, matchTotp, otpauthUri, qrCodeDataUrl } from '../crypto/totp/totp.js';
 import { AppError, assertThat } from '../errors/index.js';
 import type { OrganizationsService } from '../identity/organizations/organizations.service.js';
 import { createUsersRepo, type User } from '../identity/users/users.repo.js';
@@ -12,7 +13,6 @@ import type { Executor } from '../storage/index.js';
 import type { Notifier } from './email/notify.js';
 import { createMfaRepo, type MfaRepo } from './mfa.repo.js';
 import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './recovery-codes.js';
-import { generateTotpSecret, matchTotp, otpauthUri, qrCodeDataUrl } from './totp/totp.js';
 
 export interface MfaOptions {
   /** Lifetime of an `mfaTempToken`. */

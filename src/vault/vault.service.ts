@@ -3,11 +3,11 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { AuditService } from '../audit/audit.service.js';
 import type { RequestContext } from '../auth/principal.js';
 import { type MasterKeyring, newId } from '../crypto/index.js';
+import { currentTotpCode, parseTotpSeed } from '../crypto/totp/totp.js';
 import { AppError } from '../errors/index.js';
 import type { SharedState } from '../state/index.js';
 import type { Db, VaultLoginsTable } from '../storage/index.js';
 import { extractCode } from './inbox/extract.js';
-import { parseTotpSeed, totpCode } from './totp/totp.js';
 import { createDataKeys, type OrgCipher, rewrapDataKeys } from './vault.keys.js';
 import { createVaultRepo, type LoginFilter, LoginIdentifierTaken, type LoginPatch, type LoginRow } from './vault.repo.js';
 import type { LoginView, StorageState, UpsertLoginInput } from './vault.schemas.js';
@@ -344,7 +344,7 @@ export function createVaultService(deps: VaultDeps) {
       const cipher = await keys.forOrganization(login.organizationId);
       const params = parseTotpSeed(cipher.open(login.id, F.totp, login.totpSecretSealed).unwrap());
       if (!params) throw new AppError('vault.secret_unreadable', { detail: 'stored TOTP seed does not parse' });
-      const { code, period, expiresAt } = totpCode(params, ctx.now);
+      const { code, period, expiresAt } = currentTotpCode(params, ctx.now);
       await audit.record(ctx, { action: 'login.totp_generated', organizationId: login.organizationId, targetType: 'login', targetId: id });
       return { code, period, expiresAt: expiresAt.toISOString() };
     },

@@ -1,6 +1,6 @@
 import { Secret } from 'otpauth';
 import { describe, expect, it } from 'vitest';
-import { parseTotpSeed, totpCode } from './totp.js';
+import { parseTotpSeed, currentTotpCode as totpCode } from './totp.js';
 
 const b32 = (ascii: string) => Secret.fromLatin1(ascii).base32;
 const SEEDS = {
