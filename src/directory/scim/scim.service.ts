@@ -367,11 +367,11 @@ export function createScimService(deps: ScimDeps) {
         .map((a) => topLevel(a.trim()))
         .includes('members'));
 
+  // RFC 7643 §4.2: a Group has displayName, members and externalId; only schema extensions (`urn:…`)
+  // are kept beside them. Other attributes are ignored (RFC 7644 §3.3), never stored and echoed.
   const groupExtra = (r: Resource): ScimAttributes => {
     const out: ScimAttributes = {};
-    for (const [k, v] of Object.entries(r)) {
-      if (!['id', 'meta', 'schemas', 'displayname', 'externalid', 'members'].includes(k.toLowerCase()) && v !== undefined) out[k] = v;
-    }
+    for (const [k, v] of Object.entries(r)) if (k.toLowerCase().startsWith('urn:') && v !== undefined) out[k] = v;
     return out;
   };
 
@@ -624,6 +624,8 @@ export function createScimService(deps: ScimDeps) {
           else for (const m of await memberIdsOf(organizationId, value)) members.add(m);
         } else if (['id', 'meta', 'schemas'].includes(k)) {
           throw new AppError('scim.mutability', { detail: `${key} is read-only` });
+        } else if (!k.startsWith('urn:')) {
+          // an attribute no schema defines: ignored, as on create
         } else if (op === 'remove') {
           delete next.extra[key];
         } else {
