@@ -50,18 +50,3 @@ export function rawRequest(url: string, request: string | Buffer): Promise<RawRe
     });
   });
 }
-
-/**
- * Waits until the app stops shedding load (under-pressure answers 503 while the event loop
- * is still catching up after start-up on a busy machine).
- */
-export async function waitUntilHealthy(url: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let healthyInARow = 0;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/healthz`).catch(() => undefined);
-    healthyInARow = res?.status === 200 ? healthyInARow + 1 : 0;
-    if (healthyInARow >= 3) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { waitUntilHealthy } from '../helpers/raw-http.js';
 import { buildTestApp } from '../helpers/test-app.js';
 
 /**
@@ -13,7 +12,6 @@ describe('seed 003 with session revocation turned off', () => {
   it('keeps sessions when PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET=false', async () => {
     const other = await buildTestApp({ PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET: 'false' });
     try {
-      await waitUntilHealthy(other.url);
       const hooked: string[] = [];
       other.app.services.onUserDeactivated.push(async (_c, id) => {
         hooked.push(id);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Scope } from '../../src/identity/permissions.js';
-import { rawRequest, waitUntilHealthy } from '../helpers/raw-http.js';
+import { rawRequest } from '../helpers/raw-http.js';
 import { startSmtpSink } from '../helpers/smtp.js';
 import { buildTestApp, type TestApp, unique } from '../helpers/test-app.js';
 
@@ -18,7 +18,6 @@ beforeAll(async () => {
   t.app.services.onUserDeactivated.push(async (_ctx, userId) => {
     deactivated.push(userId);
   });
-  await waitUntilHealthy(t.url);
 });
 afterAll(async () => {
   await t?.close();

@@ -19,8 +19,6 @@ beforeAll(async () => {
     PORTCULLIS_SMTP_FROM: 'Portcullis <auth@portcullis.test>',
     PORTCULLIS_LOGIN_RATE_PER_IP: '1000',
   });
-  // Why: on a loaded machine the start-up can trip the event-loop-delay guard (503) for a moment; let it settle.
-  for (let i = 0; i < 100 && (await t.req('GET', '/healthz')).status !== 200; i++) await sleep(100);
 });
 afterAll(async () => {
   await t?.close();

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../../src/identity/permissions.js';
-import { waitUntilHealthy } from '../helpers/raw-http.js';
 import { buildTestApp, type TestApp, type TestResponse, unique } from '../helpers/test-app.js';
 
 /** SCIM 2.0 request sequences as Microsoft Entra ID's provisioning service sends them. @see issue 6 */
@@ -21,7 +20,6 @@ beforeAll(async () => {
   t.app.services.onUserDeactivated.push(async (_ctx, userId) => {
     deactivated.push(userId);
   });
-  await waitUntilHealthy(t.url);
 });
 afterAll(async () => {
   await t?.close();
