@@ -1,6 +1,5 @@
 import type { Writable } from 'node:stream';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -24,6 +23,7 @@ import { registerJsonParsers } from './http/content-types.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { type CredentialVerifiers, registerGuard } from './http/guard.js';
 import { registerMetrics } from './http/metrics.js';
+import { registerResponseHeaders } from './http/response-headers.js';
 import { ErrorBody } from './http/schemas.js';
 import './http/types.js';
 import { createApiKeysRepo } from './identity/api-keys/api-keys.repo.js';
@@ -286,13 +286,10 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
 
   await bootstrap(config, { organizations, users }, announce);
 
-  app.addHook('onSend', async (req, reply) => {
-    reply.header('x-request-id', req.id);
-  });
+  registerResponseHeaders(app);
   registerErrorHandling(app);
   registerJsonParsers(app);
   await app.register(cookie);
-  await app.register(helmet, { contentSecurityPolicy: false, global: true });
   // Why: the boot's own synchronous work (schema compilation, the password blocklist) lands in
   // under-pressure's first event-loop samples; on a busy machine that shed the first requests after
   // start as "overload" (503 on /healthz included). Shedding starts once the boot is out of the window.

@@ -192,7 +192,8 @@ export function createSessionsService(deps: SessionsDeps) {
     const requireResetPassword = method !== 'idp' && mustResetPassword(user, policy, ctx.now);
     if (requireResetPassword) restriction = 'password_change';
     const issued = await issueSession(ctx, user, { method, restriction: restriction ?? null });
-    await users.repo.updateById(user.id, { lastLoginAt: ctx.now.toISOString() });
+    const lastLoginAt = ctx.now.toISOString();
+    await users.repo.updateById(user.id, { lastLoginAt });
     await audit.record(ctx, {
       action: 'session.login_succeeded',
       organizationId: user.organizationId,
@@ -201,8 +202,7 @@ export function createSessionsService(deps: SessionsDeps) {
       actor: { type: 'user', id: user.id },
       data: { method, ...(restriction ? { restriction } : {}) },
     });
-    const fresh = (await users.repo.findById(user.id)) ?? user;
-    return { user: fresh, tokens: issued, requireResetPassword, ...(restriction ? { restriction } : {}) };
+    return { user: { ...user, lastLoginAt }, tokens: issued, requireResetPassword, ...(restriction ? { restriction } : {}) };
   }
 
   /**

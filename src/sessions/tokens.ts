@@ -1,4 +1,5 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { sign as edSign } from 'node:crypto';
+import { errors as joseErrors, jwtVerify } from 'jose';
 import { newId } from '../crypto/index.js';
 import type { SigningKeyStore } from './signing-keys.js';
 
@@ -32,6 +33,7 @@ export interface TokenIssuer {
 }
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
+const b64url = (text: string): string => Buffer.from(text).toString('base64url');
 export const TOKEN_AUDIENCE = 'portcullis';
 
 /**
@@ -45,21 +47,24 @@ export function createTokenIssuer(deps: { keys: SigningKeyStore; issuer: string;
       const key = keys.signer();
       const iat = Math.floor(now.getTime() / 1000);
       const exp = iat + ttlSeconds;
-      const token = await new SignJWT({
+      const header = { alg: 'EdDSA', kid: key.kid, typ: ACCESS_TOKEN_TYP };
+      const claims = {
         org: input.organizationId,
         sid: input.sessionId,
         scope: [...input.scopes].join(' '),
         roles: [...input.roles],
         ...(input.restriction ? { rst: input.restriction } : {}),
-      })
-        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: ACCESS_TOKEN_TYP })
-        .setIssuer(issuer)
-        .setAudience(TOKEN_AUDIENCE)
-        .setSubject(input.userId)
-        .setIssuedAt(iat)
-        .setExpirationTime(exp)
-        .setJti(newId())
-        .sign(key.privateKey);
+        iss: issuer,
+        aud: TOKEN_AUDIENCE,
+        sub: input.userId,
+        iat,
+        exp,
+        jti: newId(),
+      };
+      // Why not jose's SignJWT: it signs through WebCrypto, a job on libuv's thread pool, where it
+      // queues behind the argon2 hashes of concurrent logins. Ed25519 signs in ~50 µs in-line (RFC 8037).
+      const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+      const token = `${signingInput}.${edSign(null, Buffer.from(signingInput), key.privateKey).toString('base64url')}`;
       return { token, expiresIn: ttlSeconds, exp };
     },
     async verify(token) {

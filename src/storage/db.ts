@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteStatement, sql, type Transaction } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Database } from './tables.js';
 
@@ -61,8 +62,32 @@ export function createStorage(options: StorageOptions): Storage {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    plugins: [new CamelCasePlugin()],
+  });
   return wrap(db, 'sqlite');
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement afresh; preparing was a tenth of a login's
+ * main-thread time. Statements are kept by SQL text (bounded) and reused: better-sqlite3 runs them
+ * synchronously, one at a time, and re-prepares by itself after a schema change. (Kysely's `stream()`,
+ * which would hold a statement open across awaits, is not used in this codebase.)
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): { close(): void; prepare(sql: string): SqliteStatement } {
+  const statements = new LRUCache<string, SqliteStatement>({ max: 500 });
+  return {
+    close: () => sqlite.close(),
+    prepare(text) {
+      let stmt = statements.get(text);
+      if (!stmt) {
+        stmt = sqlite.prepare(text);
+        statements.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 /**

@@ -53,6 +53,24 @@ describe('POST /v1/auth/login', () => {
     expect(payload.jti).toBeTruthy();
   });
 
+  it('marks token and profile answers uncacheable and sends the security headers on every answer', async () => {
+    const user = await t.createUser({});
+    const res = await login({ username: user.userName, password: user.password });
+    const me = await t.req('GET', '/v1/auth/user', { token: res.body.token });
+    const refused = await t.req('GET', '/v1/auth/user', { token: 'not.a.token' });
+    for (const r of [res, me, refused]) {
+      expect(r.headers.get('cache-control')).toBe('no-store');
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(r.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(r.headers.get('x-request-id')).toBeTruthy();
+    }
+    expect(me.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(refused.status).toBe(401);
+    // Public keys may be cached.
+    expect((await t.req('GET', '/.well-known/jwks.json')).headers.get('cache-control')).toMatch(/max-age=/);
+  });
+
   it('signs in by email (trimmed, lower-cased) as Bytebase does, and by user name', async () => {
     const user = await t.createUser({});
     const byEmail = await login({ email: `  ${user.email.toUpperCase()} `, password: user.password });

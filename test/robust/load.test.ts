@@ -1,5 +1,6 @@
 /**
- * Load: a mixed workload (logins, token checks, API-key checks, refreshes, user creations) against
+ * Load: a mixed workload (logins, token checks, API-key checks, refreshes, user creations, vault
+ * upserts with sealed secrets) against
  * a server in its own process for a bounded time. No 5xx, and memory stays flat.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +37,7 @@ describe('mixed load', () => {
       refreshPool.push(r.body.refreshToken);
     }
     let created = 0;
+    let upserted = 0;
     const run = (opts: autocannon.Options) => autocannon({ duration: SECONDS, timeout: 20, ...opts });
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(server.rssMb()), 250);
@@ -68,6 +70,35 @@ describe('mixed load', () => {
               ...req,
               body: JSON.stringify({ userName: `load-${process.pid}-${created++}`, password: `pw-load-${created}-x9!k` }),
             }),
+          },
+        ],
+      }),
+      run({
+        url: server.url,
+        connections: 2,
+        requests: [
+          {
+            method: 'POST',
+            path: '/logins/upsert',
+            headers: { 'content-type': 'application/json', 'x-api-key': key.body.clientSecret },
+            setupRequest: (req) => {
+              // Every third upsert updates an earlier login (same username): creates and updates mixed.
+              const n = upserted++;
+              const username = `load-login-${n % 3 === 2 ? n - 2 : n}`;
+              return {
+                ...req,
+                body: JSON.stringify({
+                  name: `load ${username}`,
+                  authenticationUrl: `https://site-${n % 20}.example.test/login`,
+                  homeUrl: `https://site-${n % 20}.example.test/`,
+                  loginConfiguration: {
+                    username,
+                    password: `vault-${n}`,
+                    twoFactorAuthConfiguration: { method: 'TOTP', totpSecretKey: 'JBSWY3DPEHPK3PXP' },
+                  },
+                }),
+              };
+            },
           },
         ],
       }),
