@@ -180,10 +180,65 @@ function logoutTarget(url: string, pool: string[], exhausted: { count: number },
   return { ...load({ url, requests }), amount, warmupAmount };
 }
 
-async function vaultRoutesPresent(proc: Proc, session: Session): Promise<boolean> {
-  const res = await fetch(`${proc.url}/logins`, { headers: { authorization: `Bearer ${session.token}` } });
-  await res.text();
-  return res.status !== 404;
+// ---------- vault ----------
+
+/** Logins stored by the upsert row, and listed by `GET /logins` (BENCH_VAULT_LOGINS). */
+const VAULT_LOGINS = Number(process.env.BENCH_VAULT_LOGINS ?? 10_000);
+/** A base32 TOTP seed (RFC 6238 test key "12345678901234567890"). */
+const TOTP_SEED = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+
+/** Seed 000's body for the n-th stored login: a password and a TOTP seed, both sealed at rest. */
+const vaultLogin = (n: number) => ({
+  name: `Bench site ${n}`,
+  authenticationUrl: `https://site-${n % 100}.example.test/login`,
+  homeUrl: `https://site-${n % 100}.example.test/`,
+  loginConfiguration: {
+    username: `bench-user-${n}`,
+    email: `bench-user-${n}@example.test`,
+    password: `bench-password-${n}`,
+    twoFactorAuthConfiguration: { method: 'TOTP', alwaysRequired: true, totpSecretKey: TOTP_SEED },
+  },
+  persistSession: false,
+});
+
+/** Each request creates the next login (a new username): the run stops after `amount` of them. */
+function upsertTarget(url: string, apiKey: string, next: { n: number }, amount: number, warmupAmount: number): LoadOptions {
+  const requests: autocannon.Request[] = [
+    {
+      method: 'POST',
+      path: '/logins/upsert',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      setupRequest: (req) => ({ ...req, body: JSON.stringify(vaultLogin(next.n++)) }),
+    },
+  ];
+  return { ...load({ url, requests }), amount, warmupAmount };
+}
+
+/** Upsert (filling the vault to VAULT_LOGINS), TOTP generation, and the first page of the full vault. */
+async function vaultSuite(backend: Backend, proc: Proc, session: Session): Promise<void> {
+  const key = { 'x-api-key': session.apiKey };
+  const warmupAmount = Math.ceil(VAULT_LOGINS / 10);
+  const next = { n: 0 };
+  log(`${backend}: vault upsert (${VAULT_LOGINS} new logins)`);
+  let r = await measureOn([proc], [upsertTarget(proc.url, session.apiKey, next, VAULT_LOGINS - warmupAmount, warmupAmount)]);
+  rows.push({ scenario: '`POST /logins/upsert` (new login; password + TOTP seed sealed)', backend, ...r, ours: true });
+
+  const totpLogin = await post(`${proc.url}/logins/upsert`, vaultLogin(VAULT_LOGINS), key);
+  log(`${backend}: vault TOTP`);
+  r = await measureOn([proc], [load({ url: `${proc.url}/logins/${totpLogin.id}/totp`, method: 'POST', headers: key })]);
+  rows.push({ scenario: '`POST /logins/{id}/totp` (seed opened, RFC 6238 code)', backend, ...r, ours: true });
+
+  const listed = await fetch(`${proc.url}/logins`, { headers: key });
+  const page = (await listed.json()) as { logins: unknown[] };
+  const stored = next.n + 1;
+  log(`${backend}: vault list (${stored} logins stored)`);
+  r = await measureOn([proc], [load({ url: `${proc.url}/logins`, headers: key })]);
+  rows.push({
+    scenario: `\`GET /logins\` (first page of ${page.logins.length}, ${fmt(stored)} logins stored)`,
+    backend,
+    ...r,
+    ours: true,
+  });
 }
 
 async function portcullisSuite(backend: Backend, env: Record<string, string>, ba: Record<string, string>): Promise<void> {
@@ -243,15 +298,7 @@ async function portcullisSuite(backend: Backend, env: Record<string, string>, ba
         : {}),
     });
 
-    if (await vaultRoutesPresent(proc, session)) {
-      notes.push(`${backend}: the vault routes answer on this branch but their bench rows are not written yet.`);
-    } else {
-      rows.push({
-        scenario: '`POST /logins/upsert`, `POST /logins/{id}/totp`, `GET /logins` (10,000 logins)',
-        backend,
-        note: 'skipped: the vault routes are not on this branch (`GET /logins` → 404)',
-      });
-    }
+    await vaultSuite(backend, proc, session);
   } finally {
     await proc.stop();
   }
@@ -434,7 +481,9 @@ function render(baselines: { argon2: Measurement; fastify: Measurement }, starte
       "(its lifetime peak up to the end of that row); p50/p99 are autocannon's latencies. The bare argon2id row is " +
       `${CONNECTIONS} verifications in flight at once in a separate process, with the server's parameters (m=19456 KiB, t=2, p=1); ` +
       'the bare Fastify row is a separate process answering a constant object. Sessions for the refresh and logout rows are minted ' +
-      'through the service layer beforehand (bench/lib/mint.ts). Better Auth runs with its defaults (scrypt, no cookie cache) ' +
+      'through the service layer beforehand (bench/lib/mint.ts). The upsert row creates a new login per request until ' +
+      `${fmt(VAULT_LOGINS)} are stored (the first tenth as warm-up); the list row reads the first page of that vault with an API key. ` +
+      'Better Auth runs with its defaults (scrypt, no cookie cache) ' +
       'and its rate limiter off; on PostgreSQL it has no secondary storage (Redis) configured.',
   );
   for (const n of notes) lines.push('', `- ${n}`);

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import {
   type Executor,
   isUniqueViolation,
@@ -8,6 +8,55 @@ import {
 } from '../storage/index.js';
 
 export type LoginRow = Selectable<VaultLoginsTable>;
+
+/** The columns holding sealed secrets: read only where a secret is used, never for a listing. */
+type SealedColumn = 'passwordSealed' | 'totpSecretSealed' | 'proxyPasswordSealed' | 'sessionStateSealed';
+/** Which secrets a login holds, without them. */
+export interface SealedPresence {
+  hasPassword: boolean;
+  hasTotpSecret: boolean;
+  hasProxyPassword: boolean;
+  hasSession: boolean;
+}
+/** A login as the public view needs it: every column but the sealed ones, which are only flagged. */
+export type LoginSummary = Omit<LoginRow, SealedColumn> & SealedPresence;
+
+export function summarize(row: LoginRow): LoginSummary {
+  const { passwordSealed, totpSecretSealed, proxyPasswordSealed, sessionStateSealed, ...rest } = row;
+  return {
+    ...rest,
+    hasPassword: passwordSealed !== null,
+    hasTotpSecret: totpSecretSealed !== null,
+    hasProxyPassword: proxyPasswordSealed !== null,
+    hasSession: sessionStateSealed !== null,
+  };
+}
+
+const SUMMARY_COLUMNS = [
+  'id',
+  'organizationId',
+  'name',
+  'authenticationUrl',
+  'homeUrl',
+  'authDomain',
+  'homeDomain',
+  'username',
+  'email',
+  'emailKey',
+  'phone',
+  'hasTwoFactor',
+  'twoFactorMethod',
+  'twoFactorAlwaysRequired',
+  'twoFactorEmail',
+  'twoFactorEmailKey',
+  'hasProxy',
+  'proxyUsername',
+  'proxyServer',
+  'persistSession',
+  'sessionUpdatedAt',
+  'createdAt',
+  'updatedAt',
+] as const satisfies readonly (keyof Omit<LoginRow, SealedColumn>)[];
 export type LoginPatch = Omit<Updateable<VaultLoginsTable>, 'id' | 'organizationId' | 'createdAt'>;
 export type DataKeyRow = Selectable<VaultDataKeysTable>;
 export type EmailCodeRow = Selectable<VaultEmailCodesTable>;
@@ -83,8 +132,26 @@ export function createVaultRepo(db: Executor) {
     },
 
     /** Keyset page ordered by (createdAt, id). */
-    async list(organizationId: string, filter: LoginFilter, limit: number, after?: { createdAt: string; id: string }): Promise<LoginRow[]> {
-      let q = db.selectFrom('vaultLogins').selectAll().where('organizationId', '=', organizationId);
+    /**
+     * A page of logins in creation order. Why not `selectAll`: a page would carry every sealed
+     * secret and stored browser session (up to megabytes each) into memory only to drop them.
+     */
+    async list(
+      organizationId: string,
+      filter: LoginFilter,
+      limit: number,
+      after?: { createdAt: string; id: string },
+    ): Promise<LoginSummary[]> {
+      let q = db
+        .selectFrom('vaultLogins')
+        .select(SUMMARY_COLUMNS)
+        .select([
+          sql<number | boolean>`password_sealed is not null`.as('hasPassword'),
+          sql<number | boolean>`totp_secret_sealed is not null`.as('hasTotpSecret'),
+          sql<number | boolean>`proxy_password_sealed is not null`.as('hasProxyPassword'),
+          sql<number | boolean>`session_state_sealed is not null`.as('hasSession'),
+        ])
+        .where('organizationId', '=', organizationId);
       if (filter.name !== undefined) q = q.where('name', '=', filter.name);
       if (filter.username !== undefined) q = q.where('username', '=', filter.username);
       if (filter.emailKey !== undefined) q = q.where('emailKey', '=', filter.emailKey);
@@ -105,7 +172,15 @@ export function createVaultRepo(db: Executor) {
           eb.or([eb('createdAt', '>', after.createdAt), eb.and([eb('createdAt', '=', after.createdAt), eb('id', '>', after.id)])]),
         );
       }
-      return q.orderBy('createdAt').orderBy('id').limit(limit).execute();
+      const rows = await q.orderBy('createdAt').orderBy('id').limit(limit).execute();
+      // SQLite answers 0/1 for a comparison, PostgreSQL a boolean.
+      return rows.map((r) => ({
+        ...r,
+        hasPassword: Boolean(r.hasPassword),
+        hasTotpSecret: Boolean(r.hasTotpSecret),
+        hasProxyPassword: Boolean(r.hasProxyPassword),
+        hasSession: Boolean(r.hasSession),
+      }));
     },
 
     /** Every login (in any organization) whose 2FA email is this address: the inbound SMTP recipients. */

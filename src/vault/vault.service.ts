@@ -9,7 +9,15 @@ import type { SharedState } from '../state/index.js';
 import type { Db, VaultLoginsTable } from '../storage/index.js';
 import { extractCode } from './inbox/extract.js';
 import { createDataKeys, type OrgCipher, rewrapDataKeys } from './vault.keys.js';
-import { createVaultRepo, type LoginFilter, LoginIdentifierTaken, type LoginPatch, type LoginRow } from './vault.repo.js';
+import {
+  createVaultRepo,
+  type LoginFilter,
+  LoginIdentifierTaken,
+  type LoginPatch,
+  type LoginRow,
+  type LoginSummary,
+  summarize,
+} from './vault.repo.js';
 import type { LoginView, StorageState, UpsertLoginInput } from './vault.schemas.js';
 
 export interface VaultDeps {
@@ -37,7 +45,7 @@ const bool = (v: number | null): boolean | null => (v === null ? null : v === 1)
 const bit = (v: boolean | null | undefined): number | null => (v === null || v === undefined ? null : v ? 1 : 0);
 
 /** The public view of a login: never a secret, `null` for every unset value. */
-export function presentLogin(row: LoginRow): LoginView {
+export function presentLogin(row: LoginSummary): LoginView {
   return {
     id: row.id,
     organizationId: row.organizationId,
@@ -53,16 +61,16 @@ export function presentLogin(row: LoginRow): LoginView {
             method: row.twoFactorMethod,
             alwaysRequired: bool(row.twoFactorAlwaysRequired),
             twoFactorAuthEmail: row.twoFactorEmail,
-            hasTotpSecret: row.totpSecretSealed !== null,
+            hasTotpSecret: row.hasTotpSecret,
           }
         : null,
-      hasPassword: row.passwordSealed !== null,
+      hasPassword: row.hasPassword,
     },
-    proxy: row.hasProxy ? { username: row.proxyUsername, server: row.proxyServer, hasPassword: row.proxyPasswordSealed !== null } : null,
+    proxy: row.hasProxy ? { username: row.proxyUsername, server: row.proxyServer, hasPassword: row.hasProxyPassword } : null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     persistSession: bool(row.persistSession),
-    hasSession: row.sessionStateSealed !== null,
+    hasSession: row.hasSession,
   };
 }
 
@@ -288,7 +296,7 @@ export function createVaultService(deps: VaultDeps) {
           tx,
         );
       }
-      return presentLogin(row);
+      return presentLogin(summarize(row));
     });
   }
 
@@ -312,7 +320,7 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     async get(ctx: RequestContext, id: string): Promise<LoginView> {
-      return presentLogin(await loginOf(ctx, id));
+      return presentLogin(summarize(await loginOf(ctx, id)));
     },
 
     async list(

@@ -612,7 +612,11 @@ describe('persisted browser sessions', () => {
     const put = await t.req('PUT', `/logins/${login.id}/session`, { apiKey: t.adminKey, json: storageState });
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ success: true, updatedAt: expect.any(String) });
-    expect((await t.req('GET', `/logins/${login.id}`, { apiKey: t.adminKey })).body.hasSession).toBe(true);
+    const single = await t.req('GET', `/logins/${login.id}`, { apiKey: t.adminKey });
+    expect(single.body).toMatchObject({ hasSession: true, loginConfiguration: { hasPassword: true } });
+    // A listing reads no sealed column, yet flags the same secrets.
+    const listed = await t.req('GET', `/logins?username=${body.loginConfiguration.username}`, { apiKey: t.adminKey });
+    expect(listed.body.logins).toEqual([single.body]);
     expect((await t.req('GET', `/logins/${login.id}/session`, { apiKey: t.adminKey })).status).toBe(403);
     const got = await t.req('GET', `/logins/${login.id}/session`, { apiKey: revealKey });
     expect(got.body).toEqual(storageState);
