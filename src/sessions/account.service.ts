@@ -51,6 +51,10 @@ export function createAccountService(deps: {
   // The signed-in user's view is read on every `GET /v1/auth/user`: cached briefly, and dropped on
   // every instance as soon as anything about the user changes (see `invalidate`, wired in app.ts).
   const views = new LRUCache<string, AccountView>({ max: 10_000, ttl: VIEW_TTL_MS });
+  // Why: when a view expires, every request in flight for that user misses at once; they share
+  // one load instead of each reading the user, keys and settings (50 connections → 150 queries).
+  // A change during the load marks it stale: its callers get what it read, the cache does not.
+  const loading = new Map<string, { promise: Promise<AccountView>; change: { stale: boolean } }>();
 
   async function me(ctx: RequestContext): Promise<User> {
     const p = ctx.principal;
@@ -72,16 +76,38 @@ export function createAccountService(deps: {
   return {
     async get(ctx: RequestContext): Promise<AccountView> {
       const p = ctx.principal;
-      const cached = p && views.get(p.userId);
+      assertThat(p, 'auth.unauthenticated');
+      const userId = p.userId;
+      const cached = views.get(userId);
       if (cached) return cached;
-      const fresh = await view(await me(ctx));
-      views.set(fresh.user.id, fresh);
-      return fresh;
+      let entry = loading.get(userId);
+      if (!entry) {
+        const change = { stale: false };
+        const promise = (async () => {
+          try {
+            const fresh = await view(await me(ctx));
+            if (!change.stale) views.set(userId, fresh);
+            return fresh;
+          } finally {
+            if (loading.get(userId)?.change === change) loading.delete(userId);
+          }
+        })();
+        entry = { promise, change };
+        loading.set(userId, entry);
+      }
+      return entry.promise;
     },
 
     /** Drops cached views (called for every audit event that names a user). */
     invalidate(userIds: readonly string[]): void {
-      for (const id of userIds) views.delete(id);
+      for (const id of userIds) {
+        views.delete(id);
+        const load = loading.get(id);
+        if (load) {
+          load.change.stale = true;
+          loading.delete(id);
+        }
+      }
     },
 
     async update(ctx: RequestContext, body: ProfileUpdateBody): Promise<AccountView> {

@@ -1,5 +1,5 @@
 import { base64url, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN, buildTestApp, PG_URL, REDIS_URL, type TestApp, unique } from '../helpers/test-app.js';
 
 let t: TestApp;
@@ -457,6 +457,25 @@ describe('GET/POST /v1/auth/user (seed 001)', () => {
     await t.req('DELETE', `/v1/api-keys/${created.body.id}`, { token: body.token });
     const after = (await t.req('GET', '/v1/auth/user', { token: body.token })).body.user.apiKeys;
     expect(after.find((k: any) => k.id === created.body.id).revoked).toBe(true);
+  });
+
+  it('shares one read among concurrent misses, and a change during that read is not cached', async () => {
+    const user = await t.createUser({});
+    const { body } = await login({ username: user.userName, password: user.password });
+    const findById = vi.spyOn(t.app.services.users.repo, 'findById');
+    try {
+      const burst = await Promise.all(Array.from({ length: 20 }, () => t.req('GET', '/v1/auth/user', { token: body.token })));
+      expect(burst.map((r) => r.status)).toEqual(burst.map(() => 200));
+      expect(findById.mock.calls.filter(([id]) => id === user.id)).toHaveLength(1);
+      // A change lands while a read is in flight: the next request must see it.
+      t.app.services.account.invalidate([user.id]);
+      const during = t.req('GET', '/v1/auth/user', { token: body.token });
+      await t.req('PATCH', `/v1/users/${user.id}`, { apiKey: t.adminKey, json: { title: 'Changed mid-read' } });
+      await during;
+      expect((await t.req('GET', '/v1/auth/user', { token: body.token })).body.user.title).toBe('Changed mid-read');
+    } finally {
+      findById.mockRestore();
+    }
   });
 
   it('refuses changing a read-only setting, changing nothing', async () => {
