@@ -9,7 +9,8 @@
  * BENCH_CONNECTIONS (default 50), BENCH_PG_URL (a PostgreSQL server URL; default
  * postgres://postgres@127.0.0.1:5432/postgres — a fresh database is created and dropped),
  * BENCH_REDIS_URL (default redis://127.0.0.1:6379), BENCH_SKIP_PG=1, BENCH_FROM_SOURCE=1 (run
- * the server with tsx instead of the built dist/), BENCH_LOG_LEVEL (server log level, default warn).
+ * the server with tsx instead of the built dist/), BENCH_LOG_LEVEL (server log level, default warn),
+ * BENCH_LOGOUT_POOL (sessions for the logout row), BENCH_VAULT_LOGINS (logins the upsert row stores, default 10000).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
