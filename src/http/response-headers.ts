@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
  * a CSP (the console page sets its own). One object, set in one synchronous hook: this runs on
  * every request, and helmet's middleware chain cost a tenth of a small request's time.
  */
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'cache-control': 'no-store',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',

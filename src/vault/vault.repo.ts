@@ -1,4 +1,4 @@
-import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import {
   type Executor,
   isUniqueViolation,
@@ -12,7 +12,7 @@ export type LoginRow = Selectable<VaultLoginsTable>;
 /** The columns holding sealed secrets: read only where a secret is used, never for a listing. */
 type SealedColumn = 'passwordSealed' | 'totpSecretSealed' | 'proxyPasswordSealed' | 'sessionStateSealed';
 /** Which secrets a login holds, without them. */
-export interface SealedPresence {
+interface SealedPresence {
   hasPassword: boolean;
   hasTotpSecret: boolean;
   hasProxyPassword: boolean;
@@ -145,11 +145,11 @@ export function createVaultRepo(db: Executor) {
       let q = db
         .selectFrom('vaultLogins')
         .select(SUMMARY_COLUMNS)
-        .select([
-          sql<number | boolean>`password_sealed is not null`.as('hasPassword'),
-          sql<number | boolean>`totp_secret_sealed is not null`.as('hasTotpSecret'),
-          sql<number | boolean>`proxy_password_sealed is not null`.as('hasProxyPassword'),
-          sql<number | boolean>`session_state_sealed is not null`.as('hasSession'),
+        .select((eb) => [
+          eb('passwordSealed', 'is not', null).as('hasPassword'),
+          eb('totpSecretSealed', 'is not', null).as('hasTotpSecret'),
+          eb('proxyPasswordSealed', 'is not', null).as('hasProxyPassword'),
+          eb('sessionStateSealed', 'is not', null).as('hasSession'),
         ])
         .where('organizationId', '=', organizationId);
       if (filter.name !== undefined) q = q.where('name', '=', filter.name);
