@@ -35,7 +35,7 @@ import { createOrganizationsRepo } from './identity/organizations/organizations.
 import { createOrganizationsService, type OrganizationsService } from './identity/organizations/organizations.service.js';
 import { preloadPasswordBlocklist } from './identity/password-policy.js';
 import { createUsersRepo } from './identity/users/users.repo.js';
-import { createUsersService, type PasswordSetHook, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
+import { createUsersService, type PasswordSetHook, type RevokeAccess, type UsersService } from './identity/users/users.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { createMfaDomain, type MfaDomain, mfaRoutes } from './mfa/index.js';
 import { type AccountSeams, type AccountService, createAccountService, usersNamedBy } from './sessions/account.service.js';
@@ -81,8 +81,8 @@ export interface Services {
   /** Hooks of `POST /v1/auth/login` and `POST /v1/auth/user` that the MFA and IdP domains fill in. */
   loginSeams: LoginSeams;
   accountSeams: AccountSeams;
-  /** Other domains register here what to do when a user is deactivated or has a password set. */
-  onUserDeactivated: UserDeactivatedHook[];
+  /** Ends a user's sessions and API keys (deactivation, demotion, an administrator's password set). */
+  revokeAccess: RevokeAccess[];
   verifiers: CredentialVerifiers;
   vault: VaultService;
   /** The inbound SMTP listener for emailed 2FA codes, when `PORTCULLIS_SMTP_INBOUND_PORT` is set. */
@@ -168,13 +168,22 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     },
   });
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
-  const onUserDeactivated: UserDeactivatedHook[] = [];
+  const revokeAccess: RevokeAccess[] = [];
   const usersRepo = createUsersRepo(db);
   const onPasswordSet: PasswordSetHook[] = [];
-  const users = createUsersService({ db, repo: usersRepo, organizations, hasher, audit, onDeactivated: onUserDeactivated, onPasswordSet });
-  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: usersRepo, audit, state });
+  const users = createUsersService({
+    db,
+    repo: usersRepo,
+    organizations,
+    hasher,
+    audit,
+    revokeAccess,
+    onPasswordSet,
+    revokeOnPasswordSet: config.revokeSessionsOnPasswordSet,
+  });
+  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: users.lookup, audit, state });
   await apiKeys.start();
-  onUserDeactivated.push(async () => apiKeys.flushCache());
+  revokeAccess.push((ctx, userId) => apiKeys.revokeAllForOwner(ctx, userId));
   const vault = createVaultService({
     db,
     keyring,
@@ -215,8 +224,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     seams: loginSeams,
   });
   await sessions.start();
-  onUserDeactivated.push((ctx, userId) => sessions.revokeAllForUser(ctx, userId, 'user_deactivated').then(() => {}));
-  account = createAccountService({ db, users, apiKeys, audit, seams: accountSeams });
+  revokeAccess.push((ctx, userId, reason) => sessions.revokeAllForUser(ctx, userId, reason).then(() => {}));
+  account = createAccountService({ users, apiKeys, seams: accountSeams });
   const unsubscribeAccount = await state.subscribe(ACCOUNT_CHANGED, (message) => {
     try {
       const ids = JSON.parse(message) as unknown;
@@ -225,18 +234,13 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       // ignore malformed messages
     }
   });
-  const directory = createDirectoryService({
-    users,
-    organizations,
-    revokeSessionsOnPasswordSet: config.revokeSessionsOnPasswordSet,
-  });
+  const directory = createDirectoryService({ users, organizations });
   const scim = createScimService({ repo: createScimRepo(db), users, audit, baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2` });
   const federation = createFederation({ db, config, keyring, users, sessions, audit });
   loginSeams.idp = (ctx, input) => federation.idps.login(ctx, input);
   const mfa = createMfaDomain({
     db,
     keyring,
-    hasher,
     users,
     organizations,
     sessions,
@@ -268,7 +272,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     account,
     loginSeams,
     accountSeams,
-    onUserDeactivated,
+    revokeAccess,
     verifiers: {
       accessToken: (token, via) => sessions.verifyAccessToken(token, via),
       apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),

@@ -18,7 +18,7 @@ export async function mintSessions(env: Record<string, string>, userName: string
   const app = await buildApp(config, { logStream: sink, announce: () => {} });
   try {
     const s = app.services;
-    const user = await s.users.repo.findByUserName(userName);
+    const user = await s.users.lookup.findByUserName(userName);
     if (!user) throw new Error(`no user ${userName}`);
     const out: MintedSession[] = [];
     const batch = 64;

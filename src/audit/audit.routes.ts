@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../app.js';
-import { principalOf } from '../http/context.js';
+import { ctx } from '../http/context.js';
 import { decodeCursor, encodeCursor, errors, Nullable, PageQuery } from '../http/schemas.js';
 
 const AuditEventSchema = Type.Object({
@@ -40,8 +40,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     async (req) => {
       const { pageSize = 50, pageToken, actor, action, since, until } = req.query;
       const cursor = decodeCursor(pageToken);
-      const events = await services.audit.list({
-        organizationId: principalOf(req).organizationId,
+      const events = await services.audit.query(ctx(req), {
         ...(actor ? { actorId: actor } : {}),
         ...(action ? { action } : {}),
         ...(since ? { since: new Date(since).toISOString() } : {}),

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../auth/principal.js';
+import { authorize, inOrganization, type RequestContext } from '../auth/index.js';
 import type { Executor } from '../storage/index.js';
 import { type AuditEvent, type AuditRepo, createAuditRepo } from './audit.repo.js';
 import { maskAuditData } from './mask.js';
@@ -19,7 +19,10 @@ export interface AuditRecord {
 export interface AuditService {
   /** Writes one event. With `tx`, the event commits or rolls back with the change it describes. */
   record(ctx: RequestContext | undefined, record: AuditRecord, tx?: Executor): Promise<void>;
+  /** Every event, unchecked: for tests and operators' tools, never for routes. */
   list: AuditRepo['list'];
+  /** The caller's organization's events, when the policy allows `audit.read`. */
+  query(ctx: RequestContext, filter: Omit<Parameters<AuditRepo['list']>[0], 'organizationId'>): ReturnType<AuditRepo['list']>;
 }
 
 export type AuditListener = (event: Omit<AuditEvent, 'id'>) => void;
@@ -56,5 +59,9 @@ export function createAuditService(deps: { db: Executor; onEvent?: AuditListener
       deps.onEvent?.(event);
     },
     list: repo.list,
+    query(ctx, filter) {
+      const p = authorize(ctx.principal, 'audit.read', inOrganization(ctx.principal?.organizationId ?? ''));
+      return repo.list({ ...filter, organizationId: p.organizationId });
+    },
   };
 }

@@ -1,4 +1,4 @@
-import type { Scope } from '../identity/permissions.js';
+import type { Scope } from './scopes.js';
 
 /** A restricted session can do one thing only until it is lifted. */
 export type Restriction = 'password_change' | 'mfa_enroll';

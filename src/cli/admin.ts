@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { isScope, type Scope } from '../auth/scopes.js';
 import { AppError } from '../errors/index.js';
 import { DEFAULT_ORGANIZATION } from '../identity/bootstrap.js';
-import { isScope, type Scope } from '../identity/permissions.js';
 import { operatorContext, withApp } from './context.js';
 
 async function orgId(app: Parameters<Parameters<typeof withApp>[0]>[0], name: string): Promise<string> {
@@ -52,7 +52,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--scope <scope...>', "scopes (default: the owner's)")
     .action(async (userName: string, name: string, opts: { scope?: string[] }) => {
       await withApp(async (app) => {
-        const owner = await app.services.users.repo.findByUserName(userName);
+        const owner = await app.services.users.lookup.findByUserName(userName);
         if (!owner) throw new AppError('resource.not_found', { detail: `no user ${userName}` });
         const bad = (opts.scope ?? []).filter((s) => !isScope(s));
         if (bad.length) throw new AppError('request.invalid', { detail: `unknown scopes ${bad.join(', ')}` });
@@ -71,16 +71,16 @@ export function registerAdminCommands(program: Command): void {
     .description("Set a user's password (read from PORTCULLIS_NEW_PASSWORD or --password)")
     .option('--password <password>')
     .option('--must-change', 'require a change at next sign-in')
-    .option('--keep-sessions', "do not revoke the user's sessions")
+    .option('--keep-sessions', "do not revoke the user's sessions and API keys")
     .action(async (userName: string, opts: { password?: string; mustChange?: boolean; keepSessions?: boolean }) => {
       const password = opts.password ?? process.env.PORTCULLIS_NEW_PASSWORD;
       if (!password) throw new AppError('request.invalid', { detail: 'give --password or PORTCULLIS_NEW_PASSWORD' });
       await withApp(async (app) => {
-        const user = await app.services.users.repo.findByUserName(userName);
+        const user = await app.services.users.lookup.findByUserName(userName);
         if (!user) throw new AppError('resource.not_found', { detail: `no user ${userName}` });
         await app.services.users.setPassword(operatorContext(user.organizationId), user, password, {
           mustChange: opts.mustChange ?? false,
-          revokeSessions: !opts.keepSessions,
+          revokeAccess: !opts.keepSessions,
         });
         console.log(`Password set for ${user.userName}.`);
       });

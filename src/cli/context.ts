@@ -1,7 +1,7 @@
 import { type App, buildApp } from '../app.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
+import { SCOPES } from '../auth/scopes.js';
 import { loadConfig } from '../config/index.js';
-import { SCOPES } from '../identity/permissions.js';
 
 /** Builds the app (without listening) so CLI commands use the same services as the API. */
 export async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {

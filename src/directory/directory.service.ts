@@ -1,4 +1,4 @@
-import type { RequestContext } from '../auth/principal.js';
+import { authorize, type RequestContext, userTarget } from '../auth/index.js';
 import { AppError, assertThat } from '../errors/index.js';
 import type { OrganizationsService } from '../identity/organizations/organizations.service.js';
 import { checkPassword } from '../identity/password-policy.js';
@@ -8,8 +8,6 @@ import type { UsersService } from '../identity/users/users.service.js';
 export interface DirectoryDeps {
   users: UsersService;
   organizations: OrganizationsService;
-  /** `config.revokeSessionsOnPasswordSet`: setting a password ends the user's sessions. */
-  revokeSessionsOnPasswordSet: boolean;
 }
 
 /** How seed 003 names the user: by user name or GUID (one path), or by Windows SID. */
@@ -42,13 +40,13 @@ export function createDirectoryService(deps: DirectoryDeps) {
   async function locate(organizationId: string, locator: UserLocator): Promise<User> {
     if (locator.by === 'adSid') {
       const sid = `S${locator.value.slice(1)}`;
-      const bySid = inOrg(await users.repo.findByAdSid(organizationId, sid), organizationId);
+      const bySid = inOrg(await users.lookup.findByAdSid(organizationId, sid), organizationId);
       if (!bySid) throw notFound('no user with that SID');
       return bySid;
     }
     const guid = GUID.exec(locator.value)?.[1];
-    const byId = guid ? inOrg(await users.repo.findById(guid.toLowerCase()), organizationId) : undefined;
-    const user = byId ?? inOrg(await users.repo.findByUserName(locator.value), organizationId);
+    const byId = guid ? inOrg(await users.lookup.findById(guid.toLowerCase()), organizationId) : undefined;
+    const user = byId ?? inOrg(await users.lookup.findByUserName(locator.value), organizationId);
     if (!user) throw notFound('no user with that name or id');
     return user;
   }
@@ -74,18 +72,16 @@ export function createDirectoryService(deps: DirectoryDeps) {
     async setCredentials(ctx: RequestContext, locator: UserLocator, input: SetCredentialsInput) {
       const p = ctx.principal;
       assertThat(p, 'auth.unauthenticated');
-      assertThat(p.scopes.has('credentials:write'), 'auth.forbidden', 'missing scope credentials:write');
       const user = await locate(p.organizationId, locator);
+      // Asked before anything about the password is said: a key cannot learn the policy of an account it may not touch.
+      authorize(p, 'user.set_password', userTarget(user));
       if (input.userName.trim().toLowerCase() !== user.userName.toLowerCase()) {
         throw new AppError('request.invalid', { details: ['body.userName'], detail: 'body userName names another user than the path' });
       }
       assertThat(user.userType !== 'WORKLOAD_IDENTITY', 'request.invalid', 'workload identities have no password');
       await checkPolicy(user, input.password);
-      await users.setPassword(ctx, user, input.password, {
-        mustChange: input.mustChangePassword,
-        revokeSessions: deps.revokeSessionsOnPasswordSet,
-      });
-      const updated = (await users.repo.findById(user.id)) as User;
+      await users.setPassword(ctx, user, input.password, { mustChange: input.mustChangePassword });
+      const updated = (await users.lookup.findById(user.id)) as User;
       // The user is told by mail through the users service's password-set hook (MFA/email domain).
       return {
         success: true as const,

@@ -64,6 +64,7 @@ export const ERROR_CATALOGUE = {
   'idp.unavailable': spec(503, Grpc.UNAVAILABLE, 'The identity provider is unavailable.'),
   'mfa.no_pending_enrollment': spec(400, Grpc.FAILED_PRECONDITION, 'No multi-factor enrolment is in progress, or it has expired.'),
   'mfa.not_enabled': spec(400, Grpc.FAILED_PRECONDITION, 'Multi-factor authentication is not enabled.'),
+  'user.last_owner': spec(409, Grpc.FAILED_PRECONDITION, 'The last owner of an organization cannot be demoted, suspended or deleted.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,6 +1,6 @@
 import { calculatePKCECodeChallenge } from 'openid-client';
 import type { AuditService } from '../audit/audit.service.js';
-import type { RequestContext } from '../auth/principal.js';
+import { authorize, can, inOrganization, type RequestContext } from '../auth/index.js';
 import { constantTimeEqual, type MasterKeyring, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
 import type { User } from '../identity/users/users.repo.js';
@@ -128,9 +128,9 @@ export function createIdpsService(deps: IdpsDeps) {
   async function administered(ctx: RequestContext, id: string): Promise<IdentityProvider> {
     const p = ctx.principal;
     assertThat(p, 'auth.unauthenticated');
-    assertThat(p.scopes.has('idps:write'), 'auth.forbidden', 'missing scope idps:write');
     const idp = await repo.findById(id);
-    if (!idp || (!p.isSuperadmin && idp.organizationId !== p.organizationId)) throw new AppError('resource.not_found');
+    if (!idp) throw new AppError('resource.not_found');
+    authorize(p, 'idp.write', inOrganization(idp.organizationId));
     return idp;
   }
 
@@ -184,7 +184,7 @@ export function createIdpsService(deps: IdpsDeps) {
 
   async function jitUserName(preferred: string): Promise<string> {
     const base = preferred.replace(/[\u0000-\u001f\u007f/]/g, '_').slice(0, 100);
-    if (!(await users.repo.findByUserName(base))) return base;
+    if (!(await users.lookup.findByUserName(base))) return base;
     return `${base.slice(0, 90)}-${randomToken(4)
       .toLowerCase()
       .replace(/[^a-z0-9]/g, 'x')}`;
@@ -199,7 +199,7 @@ export function createIdpsService(deps: IdpsDeps) {
     const now = ctx.now.toISOString();
     const linked = await repo.findIdentity(idp.id, profile.subject);
     if (linked) {
-      const user = await users.repo.findById(linked.userId);
+      const user = await users.lookup.findById(linked.userId);
       if (user?.state !== 'ACTIVE' || user.organizationId !== idp.organizationId) return refuse(ctx, idp, 'linked_user_inactive');
       await repo.touchIdentity(idp.id, profile.subject, now);
       return user;
@@ -212,7 +212,7 @@ export function createIdpsService(deps: IdpsDeps) {
       createdAt: now,
       lastLoginAt: now,
     });
-    const existing = profile.email ? await users.repo.findByEmail(profile.email) : undefined;
+    const existing = profile.email ? await users.lookup.findByEmail(profile.email) : undefined;
     if (existing) {
       // Why: an unverified email is only a claim; linking on it would hand the account to whoever typed the address.
       if (!profile.emailVerified) return refuse(ctx, idp, 'email_not_verified');
@@ -230,7 +230,7 @@ export function createIdpsService(deps: IdpsDeps) {
       return existing;
     }
     if (!idp.allowJitProvisioning) return refuse(ctx, idp, 'jit_disabled');
-    const { user } = await users.create(
+    const { user } = await users.provision(
       ctx,
       {
         userName: await jitUserName(profile.email ?? `${idp.id}-${profile.subject}`),
@@ -240,10 +240,9 @@ export function createIdpsService(deps: IdpsDeps) {
         lastName: profile.familyName,
         phone: profile.phone,
         organizationId: idp.organizationId,
-        roles: ['member'],
         profileSource: `idps/${idp.id}`,
       },
-      { bootstrap: true },
+      'identity_provider',
     );
     if (!(await repo.insertIdentity(link(user.id)))) return resolveUser(ctx, idp, profile);
     await audit.record(ctx, {
@@ -270,9 +269,7 @@ export function createIdpsService(deps: IdpsDeps) {
     redirectUri,
 
     async create(ctx: RequestContext, input: CreateIdpInput, queryId?: string) {
-      const p = ctx.principal;
-      assertThat(p, 'auth.unauthenticated');
-      assertThat(p.scopes.has('idps:write'), 'auth.forbidden', 'missing scope idps:write');
+      const p = authorize(ctx.principal, 'idp.write', inOrganization(ctx.principal?.organizationId ?? ''));
       if (input.identityProviderId && queryId && input.identityProviderId !== queryId) {
         throw new AppError('request.invalid', { details: ['query.identityProviderId'], detail: 'id differs from body' });
       }
@@ -323,7 +320,7 @@ export function createIdpsService(deps: IdpsDeps) {
       if (!p) return (await repo.list(filter)).map(presentPublic);
       const organizationId = p.isSuperadmin && filter.organizationId ? filter.organizationId : p.organizationId;
       const rows = await repo.list({ organizationId, domain: filter.domain });
-      return p.scopes.has('idps:write') ? rows.map(present) : rows.map(presentPublic);
+      return can(p, 'idp.write', inOrganization(organizationId)).allow ? rows.map(present) : rows.map(presentPublic);
     },
 
     async get(ctx: RequestContext, id: string) {

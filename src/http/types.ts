@@ -1,5 +1,5 @@
 import type { Principal, Restriction } from '../auth/principal.js';
-import type { Scope } from '../identity/permissions.js';
+import type { Scope } from '../auth/scopes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

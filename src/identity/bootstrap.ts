@@ -15,17 +15,17 @@ export async function bootstrap(
   deps: { organizations: OrganizationsService; users: UsersService },
   announce: (message: string) => void,
 ): Promise<void> {
-  if ((await deps.users.repo.count()) > 0) return;
+  if ((await deps.users.lookup.count()) > 0) return;
   const now = new Date().toISOString();
   const org =
     (await deps.organizations.findByName(DEFAULT_ORGANIZATION)) ??
     (await deps.organizations.insert({ id: newId(), name: DEFAULT_ORGANIZATION, policy: DEFAULT_POLICY, createdAt: now, updatedAt: now }));
   const given = config.admin.password?.unwrap();
   const password = given ?? randomToken(18);
-  await deps.users.create(
+  await deps.users.provision(
     undefined,
-    { userName: config.admin.username, email: config.admin.email, password, roles: ['superadmin', 'owner'], organizationId: org.id },
-    { bootstrap: true },
+    { userName: config.admin.username, email: config.admin.email, password, organizationId: org.id },
+    'bootstrap',
   );
   if (!given) {
     announce(

@@ -1,5 +1,5 @@
 import type { AuditService } from '../audit/audit.service.js';
-import type { MasterKeyring, PasswordHasher } from '../crypto/index.js';
+import type { MasterKeyring } from '../crypto/index.js';
 import type { OrganizationsService } from '../identity/organizations/organizations.service.js';
 import type { PasswordSetHook, UsersService } from '../identity/users/users.service.js';
 import type { Mailer } from '../mail/mailer.js';
@@ -20,7 +20,6 @@ export type { MfaService } from './mfa.service.js';
 export interface MfaDomainDeps {
   db: Executor;
   keyring: MasterKeyring;
-  hasher: PasswordHasher;
   users: UsersService;
   organizations: OrganizationsService;
   sessions: SessionsService;
@@ -51,7 +50,6 @@ export function createMfaDomain(deps: MfaDomainDeps) {
   const emailFlow = createEmailFlowService({
     repo: createEmailTokensRepo(deps.db),
     users: deps.users,
-    hasher: deps.hasher,
     notifier,
     audit: deps.audit,
     state: deps.state,
@@ -66,7 +64,11 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     secondFactor: mfa.secondFactor,
     completeMfa: mfa.completeMfa,
   };
-  const accountSeams: AccountSeams = { mfaUpdate: mfa.mfaUpdate, userExtras: mfa.userExtras };
+  const accountSeams: AccountSeams = {
+    mfaUpdate: mfa.mfaUpdate,
+    userExtras: mfa.userExtras,
+    emailChange: emailFlow.requestEmailChange,
+  };
   const onPasswordSet: PasswordSetHook = async (ctx, user, kind) => {
     await repo.deleteChallengesForUser(user.id);
     await emailFlow.passwordSet(ctx, user, kind);

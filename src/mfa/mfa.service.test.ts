@@ -18,8 +18,19 @@ import { createMfaService, type MfaService } from './mfa.service.js';
 
 /** The service on in-memory SQLite with a fixed clock: every time-dependent rule at its boundary. */
 const T0 = Date.parse('2026-01-01T00:00:10Z'); // 10 s into a 30-s step
+/** The signed-in user's own request at `ms` (MFA changes need the user's interactive session). */
 const at = (ms: number): RequestContext => ({
-  principal: undefined,
+  principal: user
+    ? {
+        kind: 'user',
+        userId: user.id,
+        organizationId: user.organizationId,
+        roles: user.roles,
+        scopes: new Set(),
+        isSuperadmin: false,
+        via: 'bearer',
+      }
+    : undefined,
   ip: '192.0.2.1',
   requestId: 'unit',
   userAgent: undefined,
@@ -60,7 +71,16 @@ beforeEach(async () => {
   const audit = createAuditService({ db, onEvent });
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
   const hasher = createPasswordHasher({ memoryKiB: 64, timeCost: 1, parallelism: 1, concurrency: 2 });
-  const users = createUsersService({ db, repo: createUsersRepo(db), organizations, hasher, audit, onDeactivated: [] });
+  const users = createUsersService({
+    db,
+    repo: createUsersRepo(db),
+    organizations,
+    hasher,
+    audit,
+    revokeAccess: [],
+    onPasswordSet: [],
+    revokeOnPasswordSet: true,
+  });
   const superadmin: RequestContext = {
     ...at(T0),
     principal: {
@@ -68,13 +88,14 @@ beforeEach(async () => {
       userId: 'root',
       organizationId: 'none',
       roles: ['superadmin'],
-      scopes: new Set(),
+      scopes: new Set(['organizations:write']),
       isSuperadmin: true,
       via: 'bearer',
     },
   };
   const org = await organizations.create(superadmin, { name: 'unit' });
-  user = (await users.create(undefined, { userName: 'ann', email: 'ann@example.test', organizationId: org.id }, { bootstrap: true })).user;
+  user = (await users.provision(undefined, { userName: 'ann', email: 'ann@example.test', organizationId: org.id }, 'identity_provider'))
+    .user;
   mfa = createMfaService({
     db,
     repo: createMfaRepo(db),

@@ -1,10 +1,10 @@
 import type { AuditService } from '../audit/audit.service.js';
-import type { RequestContext, Restriction } from '../auth/principal.js';
+import { authorize, type RequestContext, type Restriction, userTarget } from '../auth/index.js';
 import { type MasterKeyring, randomToken, sha256Hex } from '../crypto/index.js';
 import { generateTotpSecret, matchTotp, otpauthUri, qrCodeDataUrl } from '../crypto/totp/totp.js';
 import { AppError, assertThat } from '../errors/index.js';
 import type { OrganizationsService } from '../identity/organizations/organizations.service.js';
-import { createUsersRepo, type User } from '../identity/users/users.repo.js';
+import type { User } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
 import type { ProfileUpdateBody } from '../sessions/account.service.js';
 import type { LoginInput } from '../sessions/sessions.service.js';
@@ -180,7 +180,7 @@ export function createMfaService(deps: MfaDeps) {
       const ok = await txRepo.activatePending(user.id, pending, keyring.wrap(secret, activeAad(user.id)), step, now);
       if (!ok) throw new AppError('mfa.no_pending_enrollment', { detail: 'pending enrolment changed concurrently' });
       await txRepo.replaceRecoveryCodes(user.id, hashes, now);
-      await createUsersRepo(tx).updateById(user.id, { mfaEnabled: true, updatedAt: now });
+      await users.setMfaEnabled(ctx, user, true, tx);
       await audit.record(
         ctx,
         {
@@ -201,7 +201,7 @@ export function createMfaService(deps: MfaDeps) {
     const now = ctx.now.toISOString();
     await db.transaction().execute(async (tx) => {
       await createMfaRepo(tx).deleteAllForUser(user.id);
-      await createUsersRepo(tx).updateById(user.id, { mfaEnabled: false, updatedAt: now });
+      await users.setMfaEnabled(ctx, user, false, tx);
       await audit.record(
         ctx,
         { action: 'mfa.disabled', organizationId: user.organizationId, targetType: 'user', targetId: user.id, data: { factor } },
@@ -237,6 +237,12 @@ export function createMfaService(deps: MfaDeps) {
    */
   async function mfaUpdate(ctx: RequestContext, user: User, body: ProfileUpdateBody): Promise<EnrollmentView | undefined> {
     const wanted = typeof body.user?.mfaEnabled === 'boolean' ? body.user.mfaEnabled : undefined;
+    const changes =
+      body.regenerateTempMfaSecret ||
+      body.regenerateRecoveryCodes ||
+      (wanted !== undefined && (wanted !== user.mfaEnabled || body.otpCode));
+    // Why: a second factor is moved, shown or switched off only from an interactive session, never with an API key.
+    if (changes) authorize(ctx.principal, 'self.manage_mfa', userTarget(user));
     if (body.regenerateTempMfaSecret) {
       if (user.userType !== 'USER')
         throw new AppError('request.invalid', { details: ['body.regenerateTempMfaSecret'], detail: 'not a USER' });
@@ -330,7 +336,7 @@ export function createMfaService(deps: MfaDeps) {
       });
       throw new AppError('auth.invalid_token', { detail: `mfaTempToken ${dead}` });
     }
-    const user = await users.repo.findById(challenge.userId);
+    const user = await users.lookup.findById(challenge.userId);
     if (user?.state !== 'ACTIVE' || !user.mfaEnabled) throw new AppError('auth.invalid_token', { detail: 'user no longer eligible' });
     try {
       await verifyFactor(ctx, user, input, { allowRecovery: true, identifier: challenge.identifier });

@@ -1,12 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import type { AuditService } from '../audit/audit.service.js';
-import type { RequestContext } from '../auth/principal.js';
+import { authorize, type RequestContext, userTarget } from '../auth/index.js';
 import { AppError, assertThat } from '../errors/index.js';
 import type { ApiKeysService } from '../identity/api-keys/api-keys.service.js';
-import { createSettingsRepo, type UserSetting } from '../identity/users/settings.repo.js';
-import { createUsersRepo, PROFILE_FIELDS, type User, type UserPatch } from '../identity/users/users.repo.js';
+import type { UserSetting } from '../identity/users/settings.repo.js';
+import { PROFILE_FIELDS, type User, type UserPatch } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
-import type { Executor } from '../storage/index.js';
 
 /** Seed 002's extra fields on `POST /v1/auth/user`, handled by the MFA domain. */
 export interface ProfileUpdateBody {
@@ -22,6 +20,8 @@ export interface AccountSeams {
   mfaUpdate?: (ctx: RequestContext, user: User, body: ProfileUpdateBody) => Promise<Record<string, unknown> | undefined>;
   /** Extra read-only fields of the signed-in user (e.g. `recoveryCodesRemaining`). */
   userExtras?: (user: User) => Promise<Record<string, unknown>>;
+  /** A new email address asked for: mailed a code; it becomes the user's when the code comes back. */
+  emailChange?: (ctx: RequestContext, user: User, newEmail: string) => Promise<void>;
 }
 
 export interface AccountView {
@@ -39,15 +39,8 @@ const VIEW_TTL_MS = 1000;
  * writable settings change; ids, roles, state, type, user name, API keys and timestamps in the body
  * are ignored (Babel clients send the whole object back).
  */
-export function createAccountService(deps: {
-  db: Executor;
-  users: UsersService;
-  apiKeys: ApiKeysService;
-  audit: AuditService;
-  seams: AccountSeams;
-}) {
-  const { db, users, apiKeys, audit } = deps;
-  const settingsRepo = createSettingsRepo(db);
+export function createAccountService(deps: { users: UsersService; apiKeys: ApiKeysService; seams: AccountSeams }) {
+  const { users, apiKeys } = deps;
   // The signed-in user's view is read on every `GET /v1/auth/user`: cached briefly, and dropped on
   // every instance as soon as anything about the user changes (see `invalidate`, wired in app.ts).
   const views = new LRUCache<string, AccountView>({ max: 10_000, ttl: VIEW_TTL_MS });
@@ -59,7 +52,7 @@ export function createAccountService(deps: {
   async function me(ctx: RequestContext): Promise<User> {
     const p = ctx.principal;
     assertThat(p, 'auth.unauthenticated');
-    const user = await users.repo.findById(p.userId);
+    const user = await users.lookup.findById(p.userId);
     if (!user || user.state !== 'ACTIVE') throw new AppError('auth.unauthenticated', { detail: 'user inactive' });
     return user;
   }
@@ -67,7 +60,7 @@ export function createAccountService(deps: {
   async function view(user: User, extra: Record<string, unknown> = {}): Promise<AccountView> {
     const [keys, settings, more] = await Promise.all([
       apiKeys.listForOwner(user.organizationId, user.id),
-      settingsRepo.listForUser(user.id),
+      users.settingsOf(user.id),
       deps.seams.userExtras?.(user) ?? Promise.resolve({}),
     ]);
     return { user, apiKeys: keys, settings, extra: { ...more, ...extra } };
@@ -120,10 +113,10 @@ export function createAccountService(deps: {
         let wireName: string = field;
         if (field === 'phone') {
           // seed 001 says phoneNumber, seed 002 phone; a round-tripped object carries both: take the one that changed.
-          const names = ['phoneNumber', 'phone'].filter((n) => n in input);
+          const names = ['phoneNumber', 'phone'].filter((n) => Object.hasOwn(input, n));
           wireName = names.find((n) => input[n] !== user.phone) ?? names[0] ?? 'phone';
         }
-        if (!(wireName in input)) continue;
+        if (!Object.hasOwn(input, wireName)) continue;
         const value = input[wireName];
         if (field === 'rank' || field === 'customerId') {
           if (value === null || (typeof value === 'number' && Number.isFinite(value))) (patch as Record<string, unknown>)[field] = value;
@@ -138,12 +131,14 @@ export function createAccountService(deps: {
         if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) invalid.push('body.user.email');
         patch.email = email;
       }
-      if (patch.email === null && user.userType !== 'USER') invalid.push('body.user.email');
+      // An address is replaced through verification, never cleared by the user (it is how they recover the account).
+      if (patch.email === null && user.email !== null) invalid.push('body.user.email');
+      if (patch.email === null) delete patch.email;
       const settingsIn = Array.isArray(input.settings) ? (input.settings as unknown[]) : [];
       if (settingsIn.length > 100) invalid.push('body.user.settings');
       if (invalid.length) throw new AppError('request.invalid', { details: invalid });
 
-      const current = await settingsRepo.listForUser(user.id);
+      const current = await users.settingsOf(user.id);
       const settingChanges: { id: number; value: string }[] = [];
       for (const [i, raw] of settingsIn.entries()) {
         if (!raw || typeof raw !== 'object') throw new AppError('request.invalid', { details: [`body.user.settings.${i}`] });
@@ -161,33 +156,19 @@ export function createAccountService(deps: {
         settingChanges.push({ id: target.id, value: s.value });
       }
 
-      if (patch.email !== undefined && patch.email !== user.email) patch.emailVerified = false;
-      const changed = Object.keys(patch).filter(
-        (k) => JSON.stringify((user as unknown as Record<string, unknown>)[k]) !== JSON.stringify((patch as Record<string, unknown>)[k]),
-      );
-      if (changed.length || settingChanges.length) {
-        await db.transaction().execute(async (tx) => {
-          if (changed.length) {
-            await createUsersRepo(tx).updateById(user.id, { ...patch, updatedAt: ctx.now.toISOString() });
-          }
-          const txSettings = createSettingsRepo(tx);
-          for (const c of settingChanges) await txSettings.updateValue(c.id, user.id, c.value);
-          await audit.record(
-            ctx,
-            {
-              action: 'user.profile_updated',
-              organizationId: user.organizationId,
-              targetType: 'user',
-              targetId: user.id,
-              data: { changedFields: [...changed, ...settingChanges.map((c) => `settings.${c.id}`)] },
-            },
-            tx,
-          );
-        });
+      // Why: an email change is not a profile edit. It needs a signed-in person (never an API key) and
+      // takes effect only when the new address proves it is theirs; the old address is told.
+      const newEmail = typeof patch.email === 'string' && patch.email !== user.email ? patch.email : undefined;
+      delete patch.email;
+      if (newEmail !== undefined) authorize(ctx.principal, 'self.change_email', userTarget(user));
+      await users.updateOwnProfile(ctx, user, patch, settingChanges);
+      if (newEmail !== undefined) {
+        if (!deps.seams.emailChange) throw new AppError('mail.not_configured', { details: ['body.user.email'] });
+        await deps.seams.emailChange(ctx, user, newEmail);
       }
-      let fresh = (await users.repo.findById(user.id)) as User;
+      let fresh = (await users.lookup.findById(user.id)) as User;
       const extra = deps.seams.mfaUpdate ? await deps.seams.mfaUpdate(ctx, fresh, body) : undefined;
-      if (extra) fresh = (await users.repo.findById(user.id)) as User;
+      if (extra) fresh = (await users.lookup.findById(user.id)) as User;
       return view(fresh, extra ?? {});
     },
   };

@@ -1,13 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal, RequestContext, Restriction } from '../auth/principal.js';
+import { defaultScopes, type Scope } from '../auth/scopes.js';
 import type { Config } from '../config/index.js';
 import { newId, type PasswordHasher, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
 import type { OrganizationPolicy } from '../identity/organizations/organizations.repo.js';
 import type { OrganizationsService } from '../identity/organizations/organizations.service.js';
 import { normalizePassword } from '../identity/password-policy.js';
-import { defaultScopes, type Scope } from '../identity/permissions.js';
 import type { User } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
 import type { SharedState } from '../state/index.js';
@@ -193,7 +193,7 @@ export function createSessionsService(deps: SessionsDeps) {
     if (requireResetPassword) restriction = 'password_change';
     const issued = await issueSession(ctx, user, { method, restriction: restriction ?? null });
     const lastLoginAt = ctx.now.toISOString();
-    await users.repo.updateById(user.id, { lastLoginAt });
+    await users.recordLogin(user.id, lastLoginAt);
     await audit.record(ctx, {
       action: 'session.login_succeeded',
       organizationId: user.organizationId,
@@ -221,7 +221,7 @@ export function createSessionsService(deps: SessionsDeps) {
     }
     await throttle.check(identifier, ctx.ip);
     const password = normalizePassword(input.password);
-    const user = email ? await users.repo.findByEmail(email) : await users.repo.findByUserName(identifier);
+    const user = email ? await users.lookup.findByEmail(email) : await users.lookup.findByUserName(identifier);
     let ok = false;
     let reason = 'unknown_user';
     if (user?.passwordHash) {
@@ -256,7 +256,7 @@ export function createSessionsService(deps: SessionsDeps) {
     }
     await throttle.succeed(identifier);
     if (hasher.needsRehash(user.passwordHash as string)) {
-      await users.repo.updateById(user.id, { passwordHash: await hasher.hash(password) });
+      await users.upgradePasswordHash(user.id, password);
     }
     return completeSignIn(ctx, user, input, 'password');
   }
@@ -361,7 +361,7 @@ export function createSessionsService(deps: SessionsDeps) {
         await repo.revoke(session.id, now.toISOString(), 'idle');
         throw new AppError('auth.invalid_token', { detail: 'session idle' });
       }
-      const user = await users.repo.findById(session.userId);
+      const user = await users.lookup.findById(session.userId);
       if (!user || user.state !== 'ACTIVE') throw new AppError('auth.invalid_token', { detail: 'user inactive' });
       const next = randomToken(32);
       if (!(await repo.rotate(hash, sha256Hex(next), session.id, now.toISOString()))) return reuse();
@@ -403,7 +403,7 @@ export function createSessionsService(deps: SessionsDeps) {
     async changePassword(ctx: RequestContext, currentPassword: string, newPassword: string): Promise<{ user: User; tokens: IssuedTokens }> {
       const p = ctx.principal;
       assertThat(p && p.kind === 'user', 'auth.forbidden', 'password change needs a user session');
-      const user = await users.repo.findById(p.userId);
+      const user = await users.lookup.findById(p.userId);
       assertThat(user?.passwordHash && user.state === 'ACTIVE', 'auth.invalid_credentials', 'no password');
       const throttleKey = `pwchange:${user.id}`;
       await throttle.check(throttleKey, ctx.ip);
@@ -424,12 +424,7 @@ export function createSessionsService(deps: SessionsDeps) {
         throw new AppError('password.policy_violation', { details: ['body.newPassword'], detail: 'same as current' });
       }
       const now = ctx.now.toISOString();
-      await users.repo.updateById(user.id, {
-        passwordHash: await hasher.hash(normalizePassword(newPassword)),
-        passwordChangedAt: now,
-        requireResetPassword: false,
-        updatedAt: now,
-      });
+      const fresh = await users.changeOwnPassword(ctx, user, newPassword);
       const revoked = await repo.revokeAllForUser(user.id, now, 'password_changed');
       await broadcastRevoked(revoked);
       await audit.record(ctx, {
@@ -439,8 +434,6 @@ export function createSessionsService(deps: SessionsDeps) {
         targetId: user.id,
         data: { revokedSessions: revoked.length },
       });
-      const fresh = (await users.repo.findById(user.id)) as User;
-      await users.passwordWasSet(ctx, fresh, 'changed');
       const tokensOut = await issueSession(ctx, fresh, { method: 'password_change' });
       return { user: fresh, tokens: tokensOut };
     },

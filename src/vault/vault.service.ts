@@ -1,7 +1,7 @@
 import type { Insertable } from 'kysely';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditService } from '../audit/audit.service.js';
-import type { RequestContext } from '../auth/principal.js';
+import { authorize, inOrganization, type RequestContext } from '../auth/index.js';
 import { type MasterKeyring, newId } from '../crypto/index.js';
 import { currentTotpCode, parseTotpSeed } from '../crypto/totp/totp.js';
 import { AppError } from '../errors/index.js';
@@ -74,8 +74,10 @@ export function presentLogin(row: LoginSummary): LoginView {
   };
 }
 
-function organizationOf(ctx: RequestContext): string {
+/** The caller's organization, once the policy allows the action on its vault. */
+function organizationOf(ctx: RequestContext, action: 'vault.read' | 'vault.write' | 'vault.reveal'): string {
   if (!ctx.principal) throw new AppError('auth.unauthenticated');
+  authorize(ctx.principal, action, inOrganization(ctx.principal.organizationId));
   return ctx.principal.organizationId;
 }
 
@@ -252,8 +254,8 @@ export function createVaultService(deps: VaultDeps) {
     ? new RateLimiterRedis({ storeClient: state.redis, keyPrefix: 'vault-reveal', points: deps.revealPerMinute, duration: 60 })
     : new RateLimiterMemory({ keyPrefix: 'vault-reveal', points: deps.revealPerMinute, duration: 60 });
 
-  async function loginOf(ctx: RequestContext, id: string): Promise<LoginRow> {
-    const row = await repo.findById(organizationOf(ctx), id);
+  async function loginOf(ctx: RequestContext, id: string, action: 'vault.read' | 'vault.write' | 'vault.reveal'): Promise<LoginRow> {
+    const row = await repo.findById(organizationOf(ctx, action), id);
     // Another organization's id answers exactly like an id that does not exist.
     if (!row) throw new AppError('resource.not_found', { detail: 'no such login in the organization' });
     return row;
@@ -306,7 +308,7 @@ export function createVaultService(deps: VaultDeps) {
      * otherwise one is created. Identifiers that point at two logins are a 409 naming both.
      */
     async upsert(ctx: RequestContext, input: UpsertLoginInput): Promise<LoginView> {
-      const organizationId = organizationOf(ctx);
+      const organizationId = organizationOf(ctx, 'vault.write');
       const domains = validate(input);
       // Concurrent upserts of one identity: the unique indexes let one insert win; the others retry and update it.
       for (let attempt = 0; ; attempt++) {
@@ -320,7 +322,7 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     async get(ctx: RequestContext, id: string): Promise<LoginView> {
-      return presentLogin(summarize(await loginOf(ctx, id)));
+      return presentLogin(summarize(await loginOf(ctx, id, 'vault.read')));
     },
 
     async list(
@@ -335,11 +337,11 @@ export function createVaultService(deps: VaultDeps) {
         username: filter.username,
         emailKey: filter.email?.trim().toLowerCase(),
       };
-      return (await repo.list(organizationOf(ctx), f, limit, after)).map(presentLogin);
+      return (await repo.list(organizationOf(ctx, 'vault.read'), f, limit, after)).map(presentLogin);
     },
 
     async remove(ctx: RequestContext, id: string): Promise<void> {
-      const organizationId = organizationOf(ctx);
+      const organizationId = organizationOf(ctx, 'vault.write');
       const deleted = await repo.deleteById(organizationId, id);
       if (!deleted) throw new AppError('resource.not_found', { detail: 'no such login in the organization' });
       await audit.record(ctx, { action: 'login.deleted', organizationId, targetType: 'login', targetId: id });
@@ -347,7 +349,7 @@ export function createVaultService(deps: VaultDeps) {
 
     /** The current RFC 6238 code from the stored seed. */
     async totp(ctx: RequestContext, id: string): Promise<{ code: string; period: number; expiresAt: string }> {
-      const login = await loginOf(ctx, id);
+      const login = await loginOf(ctx, id, 'vault.read');
       if (!login.totpSecretSealed) throw new AppError('vault.no_totp_secret');
       const cipher = await keys.forOrganization(login.organizationId);
       const params = parseTotpSeed(cipher.open(login.id, F.totp, login.totpSecretSealed).unwrap());
@@ -359,7 +361,7 @@ export function createVaultService(deps: VaultDeps) {
 
     /** The stored passwords, for an automation runner. Rate-limited per caller and audited. */
     async reveal(ctx: RequestContext, id: string): Promise<{ password: string | null; proxyPassword: string | null }> {
-      const login = await loginOf(ctx, id);
+      const login = await loginOf(ctx, id, 'vault.reveal');
       const p = ctx.principal!;
       try {
         await revealLimiter.consume(p.kind === 'api_key' ? `key:${p.apiKeyId}` : `user:${p.userId}`);
@@ -397,7 +399,7 @@ export function createVaultService(deps: VaultDeps) {
       id: string,
       options: { since?: string | undefined; waitSeconds: number },
     ): Promise<{ code: string | null; link: string | null; receivedAt: string; expiresAt: string }> {
-      const login = await loginOf(ctx, id);
+      const login = await loginOf(ctx, id, 'vault.read');
       const since = options.since ? new Date(options.since).toISOString() : '';
       const deadline = Date.now() + options.waitSeconds * 1000;
       let wake: (() => void) | undefined;
@@ -483,7 +485,7 @@ export function createVaultService(deps: VaultDeps) {
 
     /** Stores a Playwright storageState, sealed. Only for logins with `persistSession: true`. */
     async storeSession(ctx: RequestContext, id: string, storageState: StorageState): Promise<{ updatedAt: string }> {
-      const login = await loginOf(ctx, id);
+      const login = await loginOf(ctx, id, 'vault.write');
       if (login.persistSession !== 1) throw new AppError('vault.session_not_persisted');
       const cipher = await keys.forOrganization(login.organizationId);
       const at = ctx.now.toISOString();
@@ -502,7 +504,7 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     async readSession(ctx: RequestContext, id: string): Promise<StorageState> {
-      const login = await loginOf(ctx, id);
+      const login = await loginOf(ctx, id, 'vault.reveal');
       if (!login.sessionStateSealed) throw new AppError('vault.session_not_found');
       const cipher = await keys.forOrganization(login.organizationId);
       const value = JSON.parse(cipher.open(id, F.session, login.sessionStateSealed).unwrap()) as StorageState;
@@ -511,7 +513,7 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     async dropSession(ctx: RequestContext, id: string): Promise<void> {
-      const login = await loginOf(ctx, id);
+      const login = await loginOf(ctx, id, 'vault.write');
       await repo.updateById(login.organizationId, id, { sessionStateSealed: null, sessionUpdatedAt: null });
       await audit.record(ctx, { action: 'login.session_deleted', organizationId: login.organizationId, targetType: 'login', targetId: id });
     },

@@ -3,9 +3,9 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { type App, buildApp } from '../../src/app.js';
 import type { Principal, RequestContext } from '../../src/auth/principal.js';
+import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createMasterKeyring, type MasterKeyring, Secret } from '../../src/crypto/index.js';
-import { SCOPES, type Scope } from '../../src/identity/permissions.js';
 import { createStorage } from '../../src/storage/index.js';
 
 export const PG_URL = process.env.PORTCULLIS_DATABASE_URL;
@@ -131,7 +131,7 @@ export async function buildTestApp(
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
   const s = app.services;
-  const adminUser = (await s.users.repo.findByUserName(ADMIN.userName))!;
+  const adminUser = (await s.users.lookup.findByUserName(ADMIN.userName))!;
   const defaultOrgId = adminUser.organizationId;
 
   const context = (organizationId = defaultOrgId, roles = ['superadmin']): RequestContext => {
@@ -148,7 +148,7 @@ export async function buildTestApp(
   };
 
   const createApiKey = async (userId: string, scopes?: Scope[]) => {
-    const owner = (await s.users.repo.findById(userId))!;
+    const owner = (await s.users.lookup.findById(userId))!;
     const base = context(owner.organizationId, owner.roles);
     const ctx = { ...base, principal: { ...base.principal!, userId: owner.id } };
     const { apiKey, clientSecret } = await s.apiKeys.create(ctx, { name: unique('key'), scopes });

@@ -13,7 +13,7 @@ describe('seed 003 with session revocation turned off', () => {
     const other = await buildTestApp({ PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET: 'false' });
     try {
       const hooked: string[] = [];
-      other.app.services.onUserDeactivated.push(async (_c, id) => {
+      other.app.services.revokeAccess.push(async (_c, id) => {
         hooked.push(id);
       });
       const admin = await other.createUser({ roles: ['admin'] });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Scope } from '../../src/identity/permissions.js';
+import type { Scope } from '../../src/auth/scopes.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startSmtpSink } from '../helpers/smtp.js';
 import { buildTestApp, type TestApp, unique } from '../helpers/test-app.js';
@@ -15,7 +15,7 @@ beforeAll(async () => {
   smtp = await startSmtpSink();
   t = await buildTestApp({ PORTCULLIS_SMTP_URL: smtp.url, PORTCULLIS_SMTP_FROM: 'Portcullis <no-reply@example.test>' });
   // What the sessions domain registers: here it records which users had their sessions revoked.
-  t.app.services.onUserDeactivated.push(async (_ctx, userId) => {
+  t.app.services.revokeAccess.push(async (_ctx, userId) => {
     deactivated.push(userId);
   });
 });
@@ -77,7 +77,7 @@ const send = (path: string, k: Key | undefined, json: unknown, headers: Record<s
   t.req('POST', path, { json, headers: { ...(k ? { authorization: basic(k) } : {}), ...headers } });
 
 async function stored(id: string) {
-  return (await t.app.services.users.repo.findById(id))!;
+  return (await t.app.services.users.lookup.findById(id))!;
 }
 
 async function passwordIs(id: string, password: string): Promise<boolean> {
@@ -402,7 +402,7 @@ describe('seed 003: addUserCredentials', () => {
       await send(`/api/v1/users/addUserCredentials/${user.userName}`, key, { userName: user.userName, password: NEW_PASSWORD });
       expect(spy).toHaveBeenCalledTimes(1);
       expect(spy.mock.calls[0]![1].id).toBe(user.id);
-      expect(spy.mock.calls[0]![3]).toEqual({ mustChange: undefined, revokeSessions: true });
+      expect(spy.mock.calls[0]![3]).toEqual({ mustChange: undefined });
     } finally {
       spy.mockRestore();
     }

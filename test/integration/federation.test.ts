@@ -248,7 +248,7 @@ describe('OIDC code login (POST /v1/auth/login with idpContext.oidcContext)', ()
         op.tamper = undefined;
         expect(res.status, `${name}: ${res.text}`).toBe(401);
         expect(res.body.error).toBe('auth.invalid_credentials');
-        expect(await t.app.services.users.repo.findByEmail(a.email), name).toBeUndefined();
+        expect(await t.app.services.users.lookup.findByEmail(a.email), name).toBeUndefined();
         const last = await t.app.services.storage.db
           .selectFrom('auditEvents')
           .select('data')

@@ -172,7 +172,7 @@ describe('users', () => {
   });
 
   it('refuses bad input with field paths and writes nothing', async () => {
-    const before = await t.app.services.users.repo.count();
+    const before = await t.app.services.users.lookup.count();
     const cases: [unknown, string][] = [
       [{}, 'body.userName'],
       [{ userName: 'a/b' }, 'body.userName'],
@@ -195,7 +195,7 @@ describe('users', () => {
     const dup = await t.req('POST', '/v1/users', { apiKey: t.adminKey, json: { userName: ADMIN.userName.toUpperCase() } });
     expect(dup.status).toBe(409);
     expect(dup.body.details).toEqual(['body.userName']);
-    expect(await t.app.services.users.repo.count()).toBe(before);
+    expect(await t.app.services.users.lookup.count()).toBe(before);
   });
 
   it('hands a SERVICE_ACCOUNT its service key once', async () => {

@@ -547,8 +547,8 @@ describe('notification mails', () => {
     expect(changed.status, changed.text).toBe(200);
     await smtp.waitFor((m) => m.to.includes(user.email) && /was changed at/.test(m.text));
 
-    const stored = (await t.app.services.users.repo.findById(user.id))!;
-    await t.app.services.users.setPassword(t.context(), stored, `admin-${unique('pw')}-Secret!`, { revokeSessions: false });
+    const stored = (await t.app.services.users.lookup.findById(user.id))!;
+    await t.app.services.users.setPassword(t.context(), stored, `admin-${unique('pw')}-Secret!`, { revokeAccess: false });
     await smtp.waitFor((m) => m.to.includes(user.email) && /set by an administrator/.test(m.text));
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Scope } from '../../src/identity/permissions.js';
+import type { Scope } from '../../src/auth/scopes.js';
 import { buildTestApp, type TestApp, type TestResponse, unique } from '../helpers/test-app.js';
 
 /** SCIM 2.0 request sequences as Microsoft Entra ID's provisioning service sends them. @see issue 6 */
@@ -17,8 +17,8 @@ const deactivated: string[] = [];
 
 beforeAll(async () => {
   t = await buildTestApp();
-  t.app.services.onUserDeactivated.push(async (_ctx, userId) => {
-    deactivated.push(userId);
+  t.app.services.revokeAccess.push(async (_ctx, userId, reason) => {
+    if (reason === 'user_deactivated') deactivated.push(userId);
   });
 });
 afterAll(async () => {
@@ -120,7 +120,7 @@ describe('SCIM Users, as Entra provisions them', () => {
     });
 
     // Mapped onto the Portcullis user.
-    const user = (await t.app.services.users.repo.findById(id))!;
+    const user = (await t.app.services.users.lookup.findById(id))!;
     expect(user).toMatchObject({
       userName: body.userName,
       email: body.emails[0]!.value.toLowerCase(),
@@ -213,7 +213,7 @@ describe('SCIM Users, as Entra provisions them', () => {
       title: 'Countess',
       [ENTERPRISE]: { department: 'Analytical Engines', employeeNumber: '1815', manager: 'babbage-id' },
     });
-    const user = (await t.app.services.users.repo.findById(id))!;
+    const user = (await t.app.services.users.lookup.findById(id))!;
     expect(user).toMatchObject({
       email: 'updatedemail@microsoft.com',
       firstName: 'Ada',
@@ -227,7 +227,7 @@ describe('SCIM Users, as Entra provisions them', () => {
     const removed = await scim('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'Remove', path: 'title' }] });
     expect(removed.status).toBe(200);
     expect(removed.body.title).toBeUndefined();
-    expect((await t.app.services.users.repo.findById(id))!.title).toBeNull();
+    expect((await t.app.services.users.lookup.findById(id))!.title).toBeNull();
 
     expectScimError(await scim('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'Remove' }] }), 400, 'noTarget');
     expectScimError(
@@ -259,11 +259,11 @@ describe('SCIM Users, as Entra provisions them', () => {
     expect(off.status).toBe(200);
     expectScim(off);
     expect(off.body.active).toBe(false);
-    expect((await t.app.services.users.repo.findById(id))!.state).toBe('SUSPENDED');
+    expect((await t.app.services.users.lookup.findById(id))!.state).toBe('SUSPENDED');
     expect(deactivated).toContain(id);
     expect((await t.req('GET', '/v1/api-keys', { apiKey: own.secret })).status).toBe(401);
     const [event] = await t.app.services.audit.list({
-      organizationId: (await t.app.services.users.repo.findById(id))!.organizationId,
+      organizationId: (await t.app.services.users.lookup.findById(id))!.organizationId,
       action: 'user.updated',
       limit: 1,
     });
@@ -272,7 +272,7 @@ describe('SCIM Users, as Entra provisions them', () => {
 
     const on = await scim('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'True' }] });
     expect(on.body.active).toBe(true);
-    expect((await t.app.services.users.repo.findById(id))!.state).toBe('ACTIVE');
+    expect((await t.app.services.users.lookup.findById(id))!.state).toBe('ACTIVE');
 
     const before = deactivated.filter((d) => d === id).length;
     const bool = await scim('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'replace', value: { active: false } }] });
@@ -290,13 +290,13 @@ describe('SCIM Users, as Entra provisions them', () => {
     expect(created.status).toBe(201);
     expect(created.text).not.toContain('Provisioned-P@ssw0rd!');
     const id = created.body.id;
-    expect((await t.app.services.users.repo.findById(id))!.passwordHash).toBeNull();
+    expect((await t.app.services.users.lookup.findById(id))!.passwordHash).toBeNull();
     const pw = await scim('PATCH', `/Users/${id}`, {
       schemas: [PATCH],
       Operations: [{ op: 'replace', path: 'password', value: 'Another-P@ss1' }],
     });
     expect(pw.status).toBe(200);
-    expect((await t.app.services.users.repo.findById(id))!.passwordHash).toBeNull();
+    expect((await t.app.services.users.lookup.findById(id))!.passwordHash).toBeNull();
 
     const replacement = {
       schemas: [CORE],
@@ -314,7 +314,7 @@ describe('SCIM Users, as Entra provisions them', () => {
       ...replacement,
       meta: { resourceType: 'User', created: created.body.meta.created, lastModified: iso, location: created.body.meta.location },
     });
-    const user = (await t.app.services.users.repo.findById(id))!;
+    const user = (await t.app.services.users.lookup.findById(id))!;
     expect(user).toMatchObject({ email: 'replaced@example.test', firstName: null, lastName: null });
     expectScimError(await scim('PUT', `/Users/${id}`, { ...replacement, id: randomUUID() }), 400, 'mutability');
     expectScimError(await scim('PUT', `/Users/${id}`, { schemas: [CORE] }), 400, 'invalidValue');
@@ -324,7 +324,7 @@ describe('SCIM Users, as Entra provisions them', () => {
     expect(del.text).toBe('');
     expect(del.headers.get('content-type')).toBeNull();
     expect(deactivated).toContain(id);
-    expect((await t.app.services.users.repo.findById(id))!.state).toBe('DELETED');
+    expect((await t.app.services.users.lookup.findById(id))!.state).toBe('DELETED');
     expectScimError(await scim('GET', `/Users/${id}`), 404);
     expectScimError(await scim('DELETE', `/Users/${id}`), 404);
     expect((await scim('GET', `/Users?${q(`userName eq "${body.userName}"`)}`)).body.totalResults).toBe(0);
@@ -372,7 +372,7 @@ describe('SCIM Users, as Entra provisions them', () => {
     );
     expectScimError(await b.scim('DELETE', `/Users/${created.id}`), 404);
     expect((await b.scim('GET', `/Users?${q(`userName eq "${created.userName}"`)}`)).body.totalResults).toBe(0);
-    expect((await t.app.services.users.repo.findById(created.id))!.state).toBe('ACTIVE');
+    expect((await t.app.services.users.lookup.findById(created.id))!.state).toBe('ACTIVE');
 
     expectScimError(await a.scim('GET', '/Nope'), 404);
     const malformed = await t.req('POST', '/scim/v2/Users', {
@@ -443,7 +443,7 @@ describe('SCIM Groups, as Entra provisions them', () => {
     expect(noMembers.body).not.toHaveProperty('members');
     expect(noMembers.body).toMatchObject({ id, displayName, externalId });
 
-    const groupsOf = async (userId: string) => (await t.app.services.users.repo.findById(userId))!.groups;
+    const groupsOf = async (userId: string) => (await t.app.services.users.lookup.findById(userId))!.groups;
     expect(await groupsOf(u1.id)).toEqual(['local-only', displayName]);
     expect(await groupsOf(u2.id)).toEqual([displayName]);
     expect((await scim('GET', `/Users/${u1.id}`)).body.groups).toEqual([{ value: id, display: displayName, $ref: location }]);

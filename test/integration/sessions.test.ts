@@ -155,9 +155,9 @@ describe('POST /v1/auth/login', () => {
     const user = await t.createUser({});
     const { hash } = await import('@node-rs/argon2');
     const old = await hash(user.password, { memoryCost: 32, timeCost: 2, parallelism: 1, algorithm: 2 });
-    await t.app.services.users.repo.updateById(user.id, { passwordHash: old });
+    await t.app.services.storage.db.updateTable('users').set({ passwordHash: old }).where('id', '=', user.id).execute();
     expect((await login({ username: user.userName, password: user.password })).status).toBe(200);
-    const after = await t.app.services.users.repo.findById(user.id);
+    const after = await t.app.services.users.lookup.findById(user.id);
     expect(after?.passwordHash).not.toBe(old);
     expect(after?.passwordHash).toContain('m=64,t=1,p=1');
     expect((await login({ username: user.userName, password: user.password })).status).toBe(200);
@@ -462,7 +462,7 @@ describe('GET/POST /v1/auth/user (seed 001)', () => {
   it('shares one read among concurrent misses, and a change during that read is not cached', async () => {
     const user = await t.createUser({});
     const { body } = await login({ username: user.userName, password: user.password });
-    const findById = vi.spyOn(t.app.services.users.repo, 'findById');
+    const findById = vi.spyOn(t.app.services.users.lookup, 'findById');
     try {
       const burst = await Promise.all(Array.from({ length: 20 }, () => t.req('GET', '/v1/auth/user', { token: body.token })));
       expect(burst.map((r) => r.status)).toEqual(burst.map(() => 200));

@@ -12,7 +12,7 @@ describe('PATCH /v1/users/:id applies only its documented fields', () => {
   it('ignores unknown and internal fields instead of writing them', async () => {
     const other = await t.createOrg();
     const u = await t.createUser({});
-    const before = (await t.app.services.users.repo.findById(u.id))!;
+    const before = (await t.app.services.users.lookup.findById(u.id))!;
     const res = await t.req('PATCH', `/v1/users/${u.id}`, {
       apiKey: t.adminKey,
       json: {
@@ -26,7 +26,7 @@ describe('PATCH /v1/users/:id applies only its documented fields', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body.firstName).toBe('Ada');
-    const after = (await t.app.services.users.repo.findById(u.id))!;
+    const after = (await t.app.services.users.lookup.findById(u.id))!;
     expect(after.organizationId).toBe(before.organizationId);
     expect(after.passwordHash).toBe(before.passwordHash);
     expect(after.mfaEnabled).toBe(before.mfaEnabled);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SCOPES } from '../../src/identity/permissions.js';
+import { SCOPES } from '../../src/auth/scopes.js';
 import { ADMIN, buildTestApp, PG_URL } from '../helpers/test-app.js';
 
 const run = promisify(execFile);

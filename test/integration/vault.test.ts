@@ -6,8 +6,8 @@ import nodemailer from 'nodemailer';
 import { Secret as OtpSecret, TOTP } from 'otpauth';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCOPES } from '../../src/auth/scopes.js';
 import { createMasterKeyring, keyId, Secret } from '../../src/crypto/index.js';
-import { SCOPES } from '../../src/identity/permissions.js';
 import { createVaultService } from '../../src/vault/index.js';
 import { buildTestApp, PG_URL, type TestApp, unique } from '../helpers/test-app.js';
 

@@ -184,7 +184,7 @@ const authArb = fc.constantFrom<Auth>('none', 'bearer', 'apikey', 'basic', 'garb
 async function headersFor(auth: Auth): Promise<Record<string, string>> {
   switch (auth) {
     case 'bearer': {
-      const admin = (await t.app.services.users.repo.findById(t.adminId))!;
+      const admin = (await t.app.services.users.lookup.findById(t.adminId))!;
       const issued = await t.app.services.sessions.issueSession(t.context(), admin, { method: 'password' });
       held.push(issued.token, issued.refreshToken);
       return { authorization: `Bearer ${issued.token}` };

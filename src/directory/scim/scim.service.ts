@@ -3,7 +3,7 @@ import type { AuditService } from '../../audit/audit.service.js';
 import type { RequestContext } from '../../auth/principal.js';
 import { newId } from '../../crypto/index.js';
 import { AppError, assertThat, type ErrorCode } from '../../errors/index.js';
-import type { User, UserPatch, UserState } from '../../identity/users/users.repo.js';
+import type { User, UserState } from '../../identity/users/users.repo.js';
 import type { UpdateUserInput, UsersService } from '../../identity/users/users.service.js';
 import { discoveryDocuments } from './scim.discovery.js';
 import { eqHint, matches, parseFilter } from './scim.filter.js';
@@ -202,7 +202,7 @@ export function createScimService(deps: ScimDeps) {
 
   /** A user of the caller's organization that is not deleted; otherwise 404, as for ids that never existed. */
   async function findUser(organizationId: string, id: string): Promise<User> {
-    const user = await users.repo.findById(id);
+    const user = await users.lookup.findById(id);
     if (!user || user.organizationId !== organizationId || user.state === 'DELETED') {
       throw new AppError('resource.not_found', { detail: 'no such SCIM user' });
     }
@@ -256,15 +256,15 @@ export function createScimService(deps: ScimDeps) {
   async function userCandidates(organizationId: string, filter: ReturnType<typeof parseFilter>): Promise<User[]> {
     const keep = (u: User | undefined): u is User => !!u && u.organizationId === organizationId && u.state !== 'DELETED';
     const id = eqHint(filter, 'id');
-    if (id !== undefined) return [await users.repo.findById(id)].filter(keep);
+    if (id !== undefined) return [await users.lookup.findById(id)].filter(keep);
     const userName = eqHint(filter, 'userName');
-    if (userName !== undefined) return [await users.repo.findByUserName(userName)].filter(keep);
+    if (userName !== undefined) return [await users.lookup.findByUserName(userName)].filter(keep);
     const externalId = eqHint(filter, 'externalId');
-    if (externalId !== undefined) return (await users.repo.list({ organizationId, externalId, limit: 2 })).filter(keep);
+    if (externalId !== undefined) return (await users.lookup.list({ organizationId, externalId, limit: 2 })).filter(keep);
     const all: User[] = [];
     let after: { createdAt: string; id: string } | undefined;
     for (;;) {
-      const page = await users.repo.list({ organizationId, limit: 500, ...(after ? { after } : {}) });
+      const page = await users.lookup.list({ organizationId, limit: 500, ...(after ? { after } : {}) });
       all.push(...page.filter(keep));
       const last = page[page.length - 1];
       if (page.length < 500 || !last) break;
@@ -282,33 +282,36 @@ export function createScimService(deps: ScimDeps) {
     const cols = columnsOf(resource);
     const active = parseActive(resource.active);
     const state: UserState | undefined = active === undefined ? undefined : active ? 'ACTIVE' : 'SUSPENDED';
+    // Mapped columns are set, or cleared when the resource no longer carries them (one policy-checked update).
     const set: UpdateUserInput = {};
-    const cleared: Partial<Record<keyof typeof cols, null>> = {};
     for (const [k, v] of Object.entries(cols) as [keyof typeof cols, string | null][]) {
-      if (v !== null) (set as Record<string, unknown>)[k] = v;
-      else if ((user as unknown as Record<string, unknown>)[k] !== null) cleared[k] = null;
+      if (v !== null || (user as unknown as Record<string, unknown>)[k] !== null) (set as Record<string, unknown>)[k] = v;
     }
     if (state && state !== user.state) set.state = state;
     await users.update(ctx, user.id, set);
     const now = ctx.now.toISOString();
-    if (Object.keys(cleared).length) await users.repo.updateById(user.id, { ...(cleared as UserPatch), updatedAt: now });
     await repo.upsertResource(user.id, user.organizationId, storable(resource), now);
-    return (await users.repo.findById(user.id)) as User;
+    return (await users.lookup.findById(user.id)) as User;
   }
 
   /** Keeps each member's `groups` (names) in step with its memberships; names of other origins stay. */
-  async function syncGroupNames(organizationId: string, userIds: readonly string[], formerNames: string[] = []): Promise<void> {
+  async function syncGroupNames(
+    ctx: RequestContext,
+    organizationId: string,
+    userIds: readonly string[],
+    formerNames: string[] = [],
+  ): Promise<void> {
     if (!userIds.length) return;
     const managed = new Set(
       [...(await repo.listGroups(organizationId)).map((g) => g.displayName), ...formerNames].map((n) => n.toLowerCase()),
     );
     const memberships = await repo.membershipsOf(userIds);
     for (const userId of new Set(userIds)) {
-      const user = await users.repo.findById(userId);
+      const user = await users.lookup.findById(userId);
       if (!user) continue;
       const mine = memberships.filter((m) => m.userId === userId).map((m) => m.displayName);
       const next = [...user.groups.filter((n) => !managed.has(n.toLowerCase())), ...mine];
-      if (JSON.stringify(next) !== JSON.stringify(user.groups)) await users.repo.updateById(userId, { groups: next });
+      await users.setGroups(ctx, user, next);
     }
   }
 
@@ -319,7 +322,7 @@ export function createScimService(deps: ScimDeps) {
     for (const item of items) {
       const id = isObject(item) ? item.value : undefined;
       if (typeof id !== 'string') throw new AppError('scim.invalid_value', { details: ['members'], detail: 'member without value' });
-      const user = await users.repo.findById(id);
+      const user = await users.lookup.findById(id);
       if (!user || user.organizationId !== organizationId || user.state === 'DELETED') {
         throw new AppError('scim.invalid_value', { details: ['members'], detail: 'member is not a user of this organization' });
       }
@@ -333,7 +336,7 @@ export function createScimService(deps: ScimDeps) {
     const names = new Map<string, string>();
     if (members) {
       for (const id of new Set([...members.values()].flat())) {
-        const u = await users.repo.findById(id);
+        const u = await users.lookup.findById(id);
         if (u) names.set(id, u.userName);
       }
     }
@@ -396,6 +399,7 @@ export function createScimService(deps: ScimDeps) {
     await repo.addMembers(before.id, members.add, now);
     const current = renamed ? ((await repo.memberIds([before.id])).get(before.id) ?? []) : [];
     await syncGroupNames(
+      ctx,
       before.organizationId,
       [...new Set([...members.add, ...members.remove, ...current])],
       renamed ? [before.displayName] : [],
@@ -488,6 +492,8 @@ export function createScimService(deps: ScimDeps) {
       const active = parseActive(body.active);
       const { user } = await users.create(ctx, {
         userName: cols.userName,
+        ...(cols.mobile ? { mobile: cols.mobile } : {}),
+        ...(active === false ? { state: 'SUSPENDED' as const } : {}),
         ...(cols.email ? { email: cols.email } : {}),
         ...(cols.firstName ? { firstName: cols.firstName } : {}),
         ...(cols.lastName ? { lastName: cols.lastName } : {}),
@@ -497,10 +503,8 @@ export function createScimService(deps: ScimDeps) {
         ...(cols.externalId ? { externalId: cols.externalId } : {}),
         profileSource: 'scim',
       });
-      if (cols.mobile) await users.repo.updateById(user.id, { mobile: cols.mobile });
-      if (active === false) await users.update(ctx, user.id, { state: 'SUSPENDED' });
       await repo.upsertResource(user.id, user.organizationId, storable(body), ctx.now.toISOString());
-      return presentUser((await users.repo.findById(user.id)) as User);
+      return presentUser((await users.lookup.findById(user.id)) as User);
     },
 
     /** PUT /Users/{id}: the body replaces the resource. */
@@ -571,7 +575,7 @@ export function createScimService(deps: ScimDeps) {
       };
       await repo.insertGroup(group);
       await repo.addMembers(group.id, members, now);
-      await syncGroupNames(organizationId, members);
+      await syncGroupNames(ctx, organizationId, members);
       await audit.record(ctx, {
         action: 'directory.group_created',
         organizationId,
@@ -664,7 +668,7 @@ export function createScimService(deps: ScimDeps) {
       const group = await findGroup(organizationId, id);
       const members = (await repo.memberIds([id])).get(id) ?? [];
       await repo.deleteGroup(id);
-      await syncGroupNames(organizationId, members, [group.displayName]);
+      await syncGroupNames(ctx, organizationId, members, [group.displayName]);
       await audit.record(ctx, { action: 'directory.group_deleted', organizationId, targetType: 'group', targetId: id });
     },
   };

@@ -107,7 +107,7 @@ export function createWorkloadService(deps: WorkloadDeps) {
   return {
     async exchange(ctx: RequestContext, input: { token: string; email: string }): Promise<{ accessToken: string; expiresIn: number }> {
       const email = input.email.trim().toLowerCase();
-      const user = await users.repo.findByEmail(email);
+      const user = await users.lookup.findByEmail(email);
       if (user?.userType !== 'WORKLOAD_IDENTITY' || !user.workloadIdentityConfig || user.state !== 'ACTIVE') {
         await audit.record(ctx, {
           action: 'workload.token_rejected',
@@ -138,7 +138,7 @@ export function createWorkloadService(deps: WorkloadDeps) {
       }
       await sessions.throttle.succeed(throttleKey);
       const issued = await sessions.issueSession(ctx, user, { method: 'workload' });
-      await users.repo.updateById(user.id, { lastLoginAt: ctx.now.toISOString() });
+      await users.recordLogin(user.id, ctx.now.toISOString());
       await audit.record(ctx, {
         action: 'workload.token_exchanged',
         organizationId: user.organizationId,

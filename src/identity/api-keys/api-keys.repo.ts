@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
+import type { Scope } from '../../auth/scopes.js';
 import type { ApiKeysTable, Executor } from '../../storage/index.js';
-import type { Scope } from '../permissions.js';
 
 export interface ApiKey {
   id: number;

@@ -1,16 +1,16 @@
 import { LRUCache } from 'lru-cache';
 import type { AuditService } from '../../audit/audit.service.js';
-import type { Principal, RequestContext } from '../../auth/principal.js';
+import { authorize, type Principal, type RequestContext, userTarget } from '../../auth/index.js';
+import { defaultScopes, grantableScopes, RANK, rankOf, type Scope, scopesFromPermissions } from '../../auth/scopes.js';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
 import type { SharedState } from '../../state/index.js';
-import { defaultScopes, grantableScopes, isAdministrator, type Scope, scopesFromPermissions } from '../permissions.js';
-import type { UsersRepo } from '../users/users.repo.js';
+import type { UsersLookup } from '../users/users.service.js';
 import type { ApiKey, ApiKeysRepo } from './api-keys.repo.js';
 
 export interface ApiKeysDeps {
   repo: ApiKeysRepo;
-  users: UsersRepo;
+  users: UsersLookup;
   audit: AuditService;
   state: SharedState;
 }
@@ -124,6 +124,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       if (!p) throw new AppError('auth.unauthenticated');
       const owner = await users.findById(p.userId);
       assertThat(owner && owner.state === 'ACTIVE', 'auth.unauthenticated');
+      authorize(p, 'api_key.create', userTarget(owner));
       let scopes: Scope[] | null = null;
       if (input.scopes) scopes = [...new Set(input.scopes)];
       else if (input.permissions !== undefined) scopes = scopesFromPermissions(input.permissions);
@@ -167,24 +168,26 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     async list(ctx: RequestContext): Promise<ApiKey[]> {
       const p = ctx.principal;
       if (!p) throw new AppError('auth.unauthenticated');
-      const admin = isAdministrator(p);
-      return repo.list(p.organizationId, admin ? undefined : p.userId);
+      return repo.list(p.organizationId, rankOf(p.roles) >= RANK.admin ? undefined : p.userId);
     },
     listForOwner: (organizationId: string, ownerId: string) => repo.list(organizationId, ownerId),
     async revoke(ctx: RequestContext, id: number): Promise<void> {
       const p = ctx.principal;
       if (!p) throw new AppError('auth.unauthenticated');
       const key = await repo.findById(id);
-      const admin = isAdministrator(p);
-      if (!key || key.organizationId !== p.organizationId || (!admin && key.ownerId !== p.userId)) {
+      const owner = key && (await users.findById(key.ownerId));
+      // Why: a key of another organization, or one a member may not even list, does not exist for the caller.
+      if (!key || !owner || key.organizationId !== p.organizationId || (rankOf(p.roles) < RANK.admin && key.ownerId !== p.userId)) {
         throw new AppError('resource.not_found');
       }
+      authorize(p, 'api_key.revoke', userTarget(owner));
       await repo.revoke(id, ctx.now.toISOString());
       await flushEverywhere();
       await audit.record(ctx, { action: 'api_key.revoked', organizationId: p.organizationId, targetType: 'api_key', targetId: String(id) });
     },
     /** Drops cached key verdicts on every instance (owner deleted, roles changed). */
     flushCache: flushEverywhere,
+    /** Ends every key of a user (deactivation, demotion, an administrator's password set), on every instance. */
     async revokeAllForOwner(ctx: RequestContext, ownerId: string): Promise<void> {
       await repo.revokeAllForOwner(ownerId, ctx.now.toISOString());
       await flushEverywhere();

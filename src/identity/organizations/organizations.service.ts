@@ -1,8 +1,7 @@
 import type { AuditService } from '../../audit/audit.service.js';
-import type { RequestContext } from '../../auth/principal.js';
+import { authorize, type RequestContext } from '../../auth/index.js';
 import { newId } from '../../crypto/index.js';
-import { AppError, assertThat } from '../../errors/index.js';
-import { isAdministrator } from '../permissions.js';
+import { AppError } from '../../errors/index.js';
 import { DEFAULT_POLICY, type Organization, type OrganizationPolicy, type OrganizationsRepo } from './organizations.repo.js';
 
 export interface OrganizationsDeps {
@@ -10,20 +9,15 @@ export interface OrganizationsDeps {
   audit: AuditService;
 }
 
-const isAdminOf = (ctx: RequestContext, orgId: string): boolean => {
-  const p = ctx.principal;
-  if (!p) return false;
-  return p.isSuperadmin || (p.organizationId === orgId && isAdministrator(p));
-};
-
 export function createOrganizationsService(deps: OrganizationsDeps) {
   const { repo, audit } = deps;
   return {
     async create(ctx: RequestContext, input: { name: string; policy?: Partial<OrganizationPolicy> }): Promise<Organization> {
-      assertThat(ctx.principal?.isSuperadmin, 'auth.forbidden', 'only a superadmin creates organizations');
+      const id = newId();
+      authorize(ctx.principal, 'organization.create', { kind: 'organization', id });
       const now = ctx.now.toISOString();
       const org = await repo.insert({
-        id: newId(),
+        id,
         name: input.name.trim(),
         policy: { ...DEFAULT_POLICY, ...(input.policy ?? {}) },
         createdAt: now,
@@ -38,14 +32,14 @@ export function createOrganizationsService(deps: OrganizationsDeps) {
       return p.isSuperadmin ? repo.list() : repo.list([p.organizationId]);
     },
     async get(ctx: RequestContext, id: string): Promise<Organization> {
-      const p = ctx.principal;
-      const org = p && (p.isSuperadmin || p.organizationId === id) ? await repo.findById(id) : undefined;
+      authorize(ctx.principal, 'organization.read', { kind: 'organization', id });
+      const org = await repo.findById(id);
       if (!org) throw new AppError('resource.not_found');
       return org;
     },
     async update(ctx: RequestContext, id: string, input: { name?: string; policy?: Partial<OrganizationPolicy> }): Promise<Organization> {
       const org = await this.get(ctx, id);
-      assertThat(isAdminOf(ctx, id), 'auth.forbidden', 'not an administrator of this organization');
+      authorize(ctx.principal, 'organization.update', { kind: 'organization', id });
       const policy = input.policy ? { ...org.policy, ...input.policy } : undefined;
       await repo.updateById(id, {
         updatedAt: ctx.now.toISOString(),

@@ -1,5 +1,5 @@
+import { defaultScopes, permissionsFromScopes } from '../../auth/scopes.js';
 import type { ApiKey } from '../api-keys/api-keys.repo.js';
-import { defaultScopes, permissionsFromScopes } from '../permissions.js';
 import type { UserSetting } from './settings.repo.js';
 import type { User } from './users.repo.js';
 

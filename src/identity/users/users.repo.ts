@@ -178,6 +178,17 @@ export function createUsersRepo(db: Executor) {
       const rows = await q.orderBy('createdAt').orderBy('id').limit(f.limit).execute();
       return rows.map(toUser);
     },
+    /** Active users of an organization holding a role (the last-owner rule). */
+    async countActiveWithRole(organizationId: string, role: string): Promise<number> {
+      const r = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('organizationId', '=', organizationId)
+        .where('state', '=', 'ACTIVE')
+        .where('roles', 'like', `%${JSON.stringify(role)}%`)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
     async count(): Promise<number> {
       const r = await db
         .selectFrom('users')

@@ -1,12 +1,11 @@
 import type { AuditService } from '../../audit/audit.service.js';
-import type { Principal, RequestContext } from '../../auth/principal.js';
+import { authorize, isRole, RANK, type RequestContext, rankOf, userTarget } from '../../auth/index.js';
 import { newId, type PasswordHasher, randomToken } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
 import type { Executor } from '../../storage/index.js';
 import type { OrganizationsService } from '../organizations/organizations.service.js';
 import { checkPassword, normalizePassword } from '../password-policy.js';
-import { isRole } from '../permissions.js';
-import { createSettingsRepo } from './settings.repo.js';
+import { createSettingsRepo, type UserSetting } from './settings.repo.js';
 import {
   createUsersRepo,
   type User,
@@ -26,6 +25,7 @@ export interface CreateUserInput {
   lastName?: string | undefined;
   title?: string | undefined;
   department?: string | undefined;
+  mobile?: string | undefined;
   roles?: string[] | undefined;
   groups?: string[] | undefined;
   adSid?: string | undefined;
@@ -36,9 +36,22 @@ export interface CreateUserInput {
   requireResetPassword?: boolean | undefined;
   profileSource?: string | undefined;
   emailVerified?: boolean | undefined;
+  /** Created suspended (SCIM `active: false`). */
+  state?: UserState | undefined;
 }
 
-export type UpdateUserInput = Partial<Omit<CreateUserInput, 'organizationId' | 'password' | 'profileSource'>> & {
+/** Nullable profile columns an administrator (or a directory) may set or clear. */
+type Clearable = 'email' | 'phone' | 'firstName' | 'lastName' | 'title' | 'department' | 'mobile' | 'externalId' | 'adSid';
+
+export type UpdateUserInput = {
+  [K in Clearable]?: string | null | undefined;
+} & {
+  userName?: string | undefined;
+  roles?: string[] | undefined;
+  groups?: string[] | undefined;
+  userType?: UserType | undefined;
+  workloadIdentityConfig?: WorkloadIdentityConfig | undefined;
+  requireResetPassword?: boolean | undefined;
   state?: UserState | undefined;
 };
 
@@ -51,6 +64,7 @@ const UPDATABLE = [
   'lastName',
   'title',
   'department',
+  'mobile',
   'roles',
   'groups',
   'adSid',
@@ -58,25 +72,27 @@ const UPDATABLE = [
   'userType',
   'workloadIdentityConfig',
   'requireResetPassword',
-  'emailVerified',
   'state',
 ] as const satisfies readonly (keyof UpdateUserInput)[];
 
 /**
  * Why: the route schema allows extra keys, and a spread of the body would reach the UPDATE as
- * columns (`organizationId`, `passwordHash`, `mfaEnabled`…): only the documented fields pass.
+ * columns (`organizationId`, `passwordHash`, `mfaEnabled`…): only the documented, own fields pass.
  */
-function pickUpdatable(input: UpdateUserInput): UpdateUserInput {
+function pickUpdatable(input: UpdateUserInput): UserPatch {
   const out: Record<string, unknown> = {};
-  for (const key of UPDATABLE) if (input[key] !== undefined) out[key] = input[key];
-  return out as UpdateUserInput;
+  for (const key of UPDATABLE) if (Object.hasOwn(input, key) && input[key] !== undefined) out[key] = input[key];
+  return out as UserPatch;
 }
 
-/** Runs after a user is deactivated or deleted (sessions revoke theirs here). */
-export type UserDeactivatedHook = (ctx: RequestContext, userId: string) => Promise<void>;
+/** Why a user's sessions and API keys are being ended. */
+export type RevocationReason = 'user_deactivated' | 'user_demoted' | 'password_set';
+
+/** Ends a user's sessions and API keys on every instance (the sessions and API key services, wired in app.ts). */
+export type RevokeAccess = (ctx: RequestContext, userId: string, reason: RevocationReason) => Promise<void>;
 
 /** Runs after a password is set by an administrator or changed by its user (the MFA domain mails a notice). */
-export type PasswordSetHook = (ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed') => Promise<void>;
+export type PasswordSetHook = (ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed' | 'reset') => Promise<void>;
 
 export interface UsersDeps {
   db: Executor;
@@ -84,37 +100,64 @@ export interface UsersDeps {
   organizations: OrganizationsService;
   hasher: PasswordHasher;
   audit: AuditService;
-  /** Run inside the caller's flow after deactivation; registered by other domains at wiring time. */
-  onDeactivated: UserDeactivatedHook[];
+  /** Ends sessions and API keys (deactivation, demotion, an administrator's password set); wired by app.ts. */
+  revokeAccess: RevokeAccess[];
   /** Run after a password is set or changed; registered by other domains at wiring time. */
-  onPasswordSet?: PasswordSetHook[];
+  onPasswordSet: PasswordSetHook[];
+  /** An administrator's password set also ends the user's sessions and API keys (`PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET`). */
+  revokeOnPasswordSet: boolean;
 }
 
 /** Fields whose change is reported to the audit log by name (never by value). */
 function changedFields(before: User, patch: UserPatch): string[] {
   return Object.entries(patch)
-    .filter(([k, v]) => v !== undefined && JSON.stringify((before as unknown as Record<string, unknown>)[k]) !== JSON.stringify(v))
+    .filter(
+      ([k, v]) =>
+        k !== 'updatedAt' && v !== undefined && JSON.stringify((before as unknown as Record<string, unknown>)[k]) !== JSON.stringify(v),
+    )
     .map(([k]) => k);
 }
 
+const sameRoles = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((r) => b.includes(r));
+
+function checkRoleNames(roles: readonly string[] | undefined): void {
+  if (!roles) return;
+  const bad = roles.filter((r) => !isRole(r));
+  if (bad.length) throw new AppError('request.invalid', { details: ['body.roles'], detail: `unknown roles ${bad.join(',')}` });
+}
+
+/** Read-only lookups other domains use; writes go through the service's named methods. */
+export interface UsersLookup {
+  findById: UsersRepo['findById'];
+  findByUserName: UsersRepo['findByUserName'];
+  findByEmail: UsersRepo['findByEmail'];
+  findByAdSid: UsersRepo['findByAdSid'];
+  list: UsersRepo['list'];
+  count: UsersRepo['count'];
+}
+
+/**
+ * The only writer of the users table. Every change an actor makes to an account asks the policy
+ * (`auth/policy.ts`) first; deactivation, demotion and an administrator's password set end the
+ * user's sessions and API keys on every instance.
+ */
 export function createUsersService(deps: UsersDeps) {
   const { repo, organizations, hasher, audit } = deps;
+  const lookup: UsersLookup = {
+    findById: repo.findById,
+    findByUserName: repo.findByUserName,
+    findByEmail: repo.findByEmail,
+    findByAdSid: repo.findByAdSid,
+    list: repo.list,
+    count: repo.count,
+  };
 
   /** Finds a user the caller may see: same organization (or superadmin); else not found. */
   async function visible(ctx: RequestContext, id: string): Promise<User> {
-    const p = ctx.principal;
-    if (!p) throw new AppError('auth.unauthenticated');
+    assertThat(ctx.principal, 'auth.unauthenticated');
     const user = await repo.findById(id);
-    if (!user || (!p.isSuperadmin && user.organizationId !== p.organizationId)) throw new AppError('resource.not_found');
+    if (!user) throw new AppError('resource.not_found');
     return user;
-  }
-
-  function checkRoles(p: Principal | undefined, roles: string[] | undefined): void {
-    if (!roles) return;
-    const bad = roles.filter((r) => !isRole(r));
-    if (bad.length) throw new AppError('request.invalid', { details: ['body.roles'], detail: `unknown roles ${bad.join(',')}` });
-    if (roles.includes('superadmin')) assertThat(p?.isSuperadmin, 'auth.forbidden', 'only a superadmin grants superadmin');
-    if (roles.includes('owner')) assertThat(p?.isSuperadmin || p?.roles.includes('owner'), 'auth.forbidden', 'only an owner grants owner');
   }
 
   async function validateNewPassword(organizationId: string, password: string, user: { userName: string; email?: string | null }) {
@@ -123,111 +166,134 @@ export function createUsersService(deps: UsersDeps) {
     if (reasons.length) throw new AppError('password.policy_violation', { details: ['body.password'], detail: reasons.join(',') });
   }
 
-  async function passwordWasSet(ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed'): Promise<void> {
-    for (const hook of deps.onPasswordSet ?? []) await hook(ctx, user, kind);
+  async function passwordWasSet(ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed' | 'reset'): Promise<void> {
+    for (const hook of deps.onPasswordSet) await hook(ctx, user, kind);
+  }
+
+  async function revoke(ctx: RequestContext, userId: string, reason: RevocationReason): Promise<void> {
+    for (const end of deps.revokeAccess) await end(ctx, userId, reason);
+  }
+
+  /** True when `user` is an active owner and no other active owner of its organization remains. */
+  async function isLastOwner(user: User): Promise<boolean> {
+    if (!user.roles.includes('owner') || user.state !== 'ACTIVE') return false;
+    return (await repo.countActiveWithRole(user.organizationId, 'owner')) <= 1;
+  }
+
+  /** Inserts a user with its default settings and the audit record, in one transaction. */
+  async function insert(ctx: RequestContext | undefined, input: CreateUserInput, organizationId: string) {
+    const org = await organizations.findById(organizationId);
+    if (!org) throw new AppError('resource.not_found', { details: ['body.organizationId'] });
+    const userType = input.userType ?? 'USER';
+    const email = input.email?.trim().toLowerCase();
+    if (userType !== 'USER') assertThat(email, 'request.invalid', 'email required');
+    if (userType === 'WORKLOAD_IDENTITY') {
+      if (!input.workloadIdentityConfig) throw new AppError('request.invalid', { details: ['body.workloadIdentityConfig'] });
+      if (input.password)
+        throw new AppError('request.invalid', { details: ['body.password'], detail: 'workload identities have no password' });
+    } else if (input.workloadIdentityConfig) {
+      throw new AppError('request.invalid', { details: ['body.workloadIdentityConfig'], detail: 'only for WORKLOAD_IDENTITY' });
+    }
+    const userName = input.userName.trim();
+    assertThat(userName.length > 0, 'request.invalid', 'empty user name');
+    let serviceKey: string | undefined;
+    let password = input.password;
+    if (userType === 'SERVICE_ACCOUNT') {
+      serviceKey = `pss_${randomToken(32)}`;
+      password = serviceKey;
+    } else if (password !== undefined) {
+      await validateNewPassword(organizationId, password, { userName, email: email ?? null });
+    }
+    const now = (ctx?.now ?? new Date()).toISOString();
+    const passwordHash = password === undefined ? null : await hasher.hash(normalizePassword(password));
+    const user: User = {
+      id: newId(),
+      organizationId,
+      userName,
+      email: email ?? null,
+      phone: input.phone ?? null,
+      title: input.title ?? null,
+      firstName: input.firstName ?? null,
+      lastName: input.lastName ?? null,
+      department: input.department ?? null,
+      birthDate: null,
+      lastDismissMessages: null,
+      rank: null,
+      image: null,
+      address: null,
+      postalCode: null,
+      region: null,
+      city: null,
+      country: null,
+      countryCode: null,
+      mobile: input.mobile ?? null,
+      notes: null,
+      customerId: null,
+      roles: input.roles ?? ['member'],
+      groups: input.groups ?? [],
+      state: input.state ?? 'ACTIVE',
+      userType,
+      adSid: input.adSid ?? null,
+      externalId: input.externalId ?? null,
+      workloadIdentityConfig: input.workloadIdentityConfig ?? null,
+      passwordHash,
+      passwordChangedAt: passwordHash ? now : null,
+      requireResetPassword: input.requireResetPassword ?? false,
+      emailVerified: input.emailVerified ?? false,
+      mfaEnabled: false,
+      lastLoginAt: null,
+      profileSource: input.profileSource ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await deps.db.transaction().execute(async (tx) => {
+      await createUsersRepo(tx).insert(user);
+      await createSettingsRepo(tx).insertDefaults(user.id);
+      await audit.record(
+        ctx,
+        {
+          action: 'user.created',
+          organizationId,
+          targetType: 'user',
+          targetId: user.id,
+          data: { userName, userType, roles: user.roles, ...(user.state !== 'ACTIVE' ? { state: user.state } : {}) },
+        },
+        tx,
+      );
+    });
+    return { user, serviceKey };
   }
 
   return {
-    repo,
+    lookup,
     visible,
     validateNewPassword,
-    passwordWasSet,
+
     /**
-     * Creates a user. A SERVICE_ACCOUNT gets a generated service key (its password, returned
-     * only here); a WORKLOAD_IDENTITY needs its `workloadIdentityConfig` and has no password.
+     * An administrator creates a user (admin API, SCIM, CLI). A SERVICE_ACCOUNT gets a generated
+     * service key (its password, returned only here); a WORKLOAD_IDENTITY needs its
+     * `workloadIdentityConfig` and has no password. Nobody grants a rank above their own.
      */
-    async create(ctx: RequestContext | undefined, input: CreateUserInput, options: { bootstrap?: boolean } = {}) {
-      const p = ctx?.principal;
-      if (!options.bootstrap) {
-        assertThat(p, 'auth.unauthenticated');
-        assertThat(p.scopes.has('users:write'), 'auth.forbidden', 'missing scope users:write');
-        checkRoles(p, input.roles);
-      }
-      const organizationId = input.organizationId ?? p?.organizationId;
-      assertThat(organizationId, 'request.invalid', 'organization missing');
-      if (input.organizationId && p && input.organizationId !== p.organizationId) {
-        assertThat(p.isSuperadmin, 'auth.forbidden', 'only a superadmin creates users in another organization');
-      }
-      const org = await organizations.findById(organizationId);
-      if (!org) throw new AppError('resource.not_found', { details: ['body.organizationId'] });
-      const userType = input.userType ?? 'USER';
-      const email = input.email?.trim().toLowerCase();
-      if (userType !== 'USER') assertThat(email, 'request.invalid', 'email required');
-      if (userType === 'WORKLOAD_IDENTITY') {
-        if (!input.workloadIdentityConfig) throw new AppError('request.invalid', { details: ['body.workloadIdentityConfig'] });
-        if (input.password)
-          throw new AppError('request.invalid', { details: ['body.password'], detail: 'workload identities have no password' });
-      } else if (input.workloadIdentityConfig) {
-        throw new AppError('request.invalid', { details: ['body.workloadIdentityConfig'], detail: 'only for WORKLOAD_IDENTITY' });
-      }
-      const userName = input.userName.trim();
-      assertThat(userName.length > 0, 'request.invalid', 'empty user name');
-      let serviceKey: string | undefined;
-      let password = input.password;
-      if (userType === 'SERVICE_ACCOUNT') {
-        serviceKey = `pss_${randomToken(32)}`;
-        password = serviceKey;
-      } else if (password !== undefined) {
-        await validateNewPassword(organizationId, password, { userName, email: email ?? null });
-      }
-      const now = (ctx?.now ?? new Date()).toISOString();
-      const passwordHash = password === undefined ? null : await hasher.hash(normalizePassword(password));
-      const user: User = {
-        id: newId(),
-        organizationId,
-        userName,
-        email: email ?? null,
-        phone: input.phone ?? null,
-        title: input.title ?? null,
-        firstName: input.firstName ?? null,
-        lastName: input.lastName ?? null,
-        department: input.department ?? null,
-        birthDate: null,
-        lastDismissMessages: null,
-        rank: null,
-        image: null,
-        address: null,
-        postalCode: null,
-        region: null,
-        city: null,
-        country: null,
-        countryCode: null,
-        mobile: null,
-        notes: null,
-        customerId: null,
-        roles: input.roles ?? ['member'],
-        groups: input.groups ?? [],
-        state: 'ACTIVE',
-        userType,
-        adSid: input.adSid ?? null,
-        externalId: input.externalId ?? null,
-        workloadIdentityConfig: input.workloadIdentityConfig ?? null,
-        passwordHash,
-        passwordChangedAt: passwordHash ? now : null,
-        requireResetPassword: input.requireResetPassword ?? false,
-        emailVerified: input.emailVerified ?? false,
-        mfaEnabled: false,
-        lastLoginAt: null,
-        profileSource: input.profileSource ?? null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      await deps.db.transaction().execute(async (tx) => {
-        await createUsersRepo(tx).insert(user);
-        await createSettingsRepo(tx).insertDefaults(user.id);
-        await audit.record(
-          ctx,
-          {
-            action: 'user.created',
-            organizationId,
-            targetType: 'user',
-            targetId: user.id,
-            data: { userName, userType, roles: user.roles },
-          },
-          tx,
-        );
-      });
-      return { user, serviceKey };
+    async create(ctx: RequestContext, input: CreateUserInput) {
+      const p = ctx.principal;
+      assertThat(p, 'auth.unauthenticated');
+      checkRoleNames(input.roles);
+      const organizationId = input.organizationId ?? p.organizationId;
+      authorize(p, 'user.create', { kind: 'user', id: '', organizationId, roles: [], grantRoles: input.roles ?? ['member'] });
+      return insert(ctx, input, organizationId);
+    },
+
+    /**
+     * A user no request asked for: the first superadmin at bootstrap, or a member provisioned on
+     * a first sign-in through an identity provider. Never reachable with request-chosen roles.
+     */
+    async provision(
+      ctx: RequestContext | undefined,
+      input: CreateUserInput & { organizationId: string },
+      origin: 'bootstrap' | 'identity_provider',
+    ) {
+      const roles = origin === 'bootstrap' ? ['superadmin', 'owner'] : ['member'];
+      return insert(ctx, { ...input, roles }, input.organizationId);
     },
 
     async list(
@@ -238,35 +304,51 @@ export function createUsersService(deps: UsersDeps) {
     ) {
       const p = ctx.principal;
       assertThat(p, 'auth.unauthenticated');
-      assertThat(p.scopes.has('users:read'), 'auth.forbidden', 'missing scope users:read');
+      // Only a superadmin looks into another organization; for anyone else the filter names their own.
       const organizationId = p.isSuperadmin && filter.organizationId ? filter.organizationId : p.organizationId;
+      authorize(p, 'user.read', { kind: 'resource', organizationId });
       return repo.list({ ...filter, email: filter.email?.trim().toLowerCase(), organizationId, limit, ...(after ? { after } : {}) });
     },
 
     async get(ctx: RequestContext, id: string): Promise<User> {
       const user = await visible(ctx, id);
-      const p = ctx.principal as Principal;
-      if (user.id !== p.userId) assertThat(p.scopes.has('users:read'), 'auth.forbidden', 'missing scope users:read');
+      authorize(ctx.principal, 'user.read', userTarget(user));
       return user;
     },
 
+    /**
+     * An administrator (or a directory) changes another account. Each kind of change is its own
+     * action for the policy: profile, email, roles (with the ranks granted), state. Leaving ACTIVE
+     * or losing rank ends the user's sessions and API keys.
+     */
     async update(ctx: RequestContext, id: string, input: UpdateUserInput): Promise<User> {
       const before = await visible(ctx, id);
-      const p = ctx.principal as Principal;
-      assertThat(p.scopes.has('users:write'), 'auth.forbidden', 'missing scope users:write');
-      checkRoles(p, input.roles);
-      if (before.roles.includes('superadmin')) assertThat(p.isSuperadmin, 'auth.forbidden', 'only a superadmin edits a superadmin');
+      const p = ctx.principal;
+      checkRoleNames(input.roles);
+      const patch = pickUpdatable(input);
+      if (typeof patch.email === 'string') patch.email = patch.email.trim().toLowerCase();
+      if (typeof patch.userName === 'string') patch.userName = patch.userName.trim();
+      if (patch.roles && sameRoles(patch.roles, before.roles)) delete patch.roles;
+      if (patch.state === before.state) delete patch.state;
+      if (patch.email !== undefined && patch.email !== before.email) patch.emailVerified = false;
+      else delete patch.email;
+      const losesOwnership =
+        before.roles.includes('owner') &&
+        ((patch.roles !== undefined && !patch.roles.includes('owner')) || (patch.state !== undefined && patch.state !== 'ACTIVE'));
+      const target = userTarget(before, {
+        ...(patch.roles ? { grantRoles: patch.roles } : {}),
+        isLastOwner: losesOwnership && (await isLastOwner(before)),
+      });
+      authorize(p, 'user.update', target);
+      if (patch.email !== undefined) authorize(p, 'user.change_email', target);
+      if (patch.roles) authorize(p, 'user.change_roles', target);
+      if (patch.state) authorize(p, 'user.change_state', target);
       if (input.workloadIdentityConfig && before.userType !== 'WORKLOAD_IDENTITY' && input.userType !== 'WORKLOAD_IDENTITY') {
         throw new AppError('request.invalid', { details: ['body.workloadIdentityConfig'] });
       }
-      const patch: UserPatch = {
-        ...pickUpdatable(input),
-        ...(input.email !== undefined ? { email: input.email.trim().toLowerCase() } : {}),
-        ...(input.userName !== undefined ? { userName: input.userName.trim() } : {}),
-        updatedAt: ctx.now.toISOString(),
-      };
-      const changed = changedFields(before, patch).filter((f) => f !== 'updatedAt');
-      await repo.updateById(id, patch);
+      const changed = changedFields(before, patch);
+      if (changed.length === 0) return before;
+      await repo.updateById(id, { ...patch, updatedAt: ctx.now.toISOString() });
       await audit.record(ctx, {
         action: 'user.updated',
         organizationId: before.organizationId,
@@ -274,21 +356,25 @@ export function createUsersService(deps: UsersDeps) {
         targetId: id,
         data: { changedFields: changed },
       });
-      // Leaving ACTIVE (deleted, or suspended by a directory) ends sessions and keys.
-      if (input.state && input.state !== 'ACTIVE' && before.state === 'ACTIVE') for (const hook of deps.onDeactivated) await hook(ctx, id);
+      if (patch.state && patch.state !== 'ACTIVE' && before.state === 'ACTIVE') await revoke(ctx, id, 'user_deactivated');
+      else if (patch.roles && rankOf(patch.roles) < rankOf(before.roles)) await revoke(ctx, id, 'user_demoted');
       return (await repo.findById(id)) as User;
     },
 
-    /** Soft delete: the user stays (state DELETED), cannot sign in, and loses sessions and keys. */
+    /** Soft delete: the user stays (state DELETED), cannot sign in, and loses sessions and API keys. */
     async remove(ctx: RequestContext, id: string): Promise<void> {
       const before = await visible(ctx, id);
-      const p = ctx.principal as Principal;
-      assertThat(p.scopes.has('users:write'), 'auth.forbidden', 'missing scope users:write');
-      assertThat(before.id !== p.userId, 'request.invalid', 'cannot delete yourself');
-      if (before.roles.includes('superadmin')) assertThat(p.isSuperadmin, 'auth.forbidden');
+      authorize(ctx.principal, 'user.delete', userTarget(before, { isLastOwner: await isLastOwner(before) }));
       await repo.updateById(id, { state: 'DELETED', updatedAt: ctx.now.toISOString() });
       await audit.record(ctx, { action: 'user.deleted', organizationId: before.organizationId, targetType: 'user', targetId: id });
-      for (const hook of deps.onDeactivated) await hook(ctx, id);
+      await revoke(ctx, id, 'user_deactivated');
+    },
+
+    /** A directory keeps a member's group names in step with its groups (groups carry no privilege here). */
+    async setGroups(ctx: RequestContext, user: User, groups: string[]): Promise<void> {
+      authorize(ctx.principal, 'user.set_groups', userTarget(user));
+      if (JSON.stringify(groups) === JSON.stringify(user.groups)) return;
+      await repo.updateById(user.id, { groups, updatedAt: ctx.now.toISOString() });
     },
 
     /**
@@ -296,15 +382,18 @@ export function createUsersService(deps: UsersDeps) {
      * user must change it at next sign-in when `mustChange` (or the organization's policy) says so.
      */
     async setPassword(
-      ctx: RequestContext | undefined,
+      ctx: RequestContext,
       user: User,
       password: string,
-      options: { mustChange?: boolean | undefined; revokeSessions: boolean },
+      options: { mustChange?: boolean | undefined; revokeAccess?: boolean | undefined } = {},
     ) {
+      authorize(ctx.principal, 'user.set_password', userTarget(user));
+      assertThat(user.userType !== 'WORKLOAD_IDENTITY', 'request.invalid', 'workload identities have no password');
       await validateNewPassword(user.organizationId, password, user);
       const policy = await organizations.policyOf(user.organizationId);
       const mustChange = options.mustChange ?? policy.mustChangePasswordOnAdminSet;
-      const now = (ctx?.now ?? new Date()).toISOString();
+      const revokeAccess = options.revokeAccess ?? deps.revokeOnPasswordSet;
+      const now = ctx.now.toISOString();
       await repo.updateById(user.id, {
         passwordHash: await hasher.hash(normalizePassword(password)),
         passwordChangedAt: now,
@@ -316,11 +405,109 @@ export function createUsersService(deps: UsersDeps) {
         organizationId: user.organizationId,
         targetType: 'user',
         targetId: user.id,
-        data: { mustChangePassword: mustChange, revokedSessions: options.revokeSessions },
+        data: { mustChangePassword: mustChange, revokedSessions: revokeAccess },
       });
       await passwordWasSet(ctx, user, 'admin_set');
-      if (options.revokeSessions) for (const hook of deps.onDeactivated) await hook(ctx ?? systemContext(), user.id);
+      if (revokeAccess) await revoke(ctx, user.id, 'password_set');
     },
+
+    /** The signed-in user's new password, after the sessions domain checked the current one. */
+    async changeOwnPassword(ctx: RequestContext, user: User, newPassword: string): Promise<User> {
+      authorize(ctx.principal, 'self.change_password', userTarget(user));
+      const now = ctx.now.toISOString();
+      await repo.updateById(user.id, {
+        passwordHash: await hasher.hash(normalizePassword(newPassword)),
+        passwordChangedAt: now,
+        requireResetPassword: false,
+        updatedAt: now,
+      });
+      const fresh = (await repo.findById(user.id)) as User;
+      await passwordWasSet(ctx, fresh, 'changed');
+      return fresh;
+    },
+
+    /**
+     * A password set with a mailed reset token (the token, checked by the email flow, is the
+     * authority). The address the token reached is verified by it.
+     */
+    async resetPassword(ctx: RequestContext, user: User, newPassword: string, mailedTo: string): Promise<void> {
+      const now = ctx.now.toISOString();
+      await repo.updateById(user.id, {
+        passwordHash: await hasher.hash(normalizePassword(newPassword)),
+        passwordChangedAt: now,
+        requireResetPassword: false,
+        ...(user.email === mailedTo ? { emailVerified: true } : {}),
+        updatedAt: now,
+      });
+      await passwordWasSet(ctx, user, 'reset');
+    },
+
+    /** The signed-in user's own profile fields (never email, roles, state or credentials). */
+    async updateOwnProfile(
+      ctx: RequestContext,
+      user: User,
+      patch: UserPatch,
+      settingChanges: readonly { id: number; value: string }[],
+    ): Promise<void> {
+      authorize(ctx.principal, 'self.update_profile', userTarget(user));
+      assertThat(patch.email === undefined, 'auth.forbidden', 'email changes go through verification');
+      const changed = changedFields(user, patch);
+      if (!changed.length && !settingChanges.length) return;
+      await deps.db.transaction().execute(async (tx) => {
+        if (changed.length) await createUsersRepo(tx).updateById(user.id, { ...patch, updatedAt: ctx.now.toISOString() });
+        const txSettings = createSettingsRepo(tx);
+        for (const c of settingChanges) await txSettings.updateValue(c.id, user.id, c.value);
+        await audit.record(
+          ctx,
+          {
+            action: 'user.profile_updated',
+            organizationId: user.organizationId,
+            targetType: 'user',
+            targetId: user.id,
+            data: { changedFields: [...changed, ...settingChanges.map((c) => `settings.${c.id}`)] },
+          },
+          tx,
+        );
+      });
+    },
+
+    /**
+     * A mailed code proved control of `email`: it becomes the user's verified address (an email
+     * change takes effect here). A conflict with another account's address is a 409.
+     */
+    async confirmEmail(ctx: RequestContext, user: User, email: string): Promise<void> {
+      const changes = user.email !== email;
+      await repo.updateById(user.id, { email, emailVerified: true, updatedAt: ctx.now.toISOString() });
+      await audit.record(ctx, {
+        action: changes ? 'user.email_changed' : 'user.email_verified',
+        organizationId: user.organizationId,
+        targetType: 'user',
+        targetId: user.id,
+        actor: { type: 'user', id: user.id },
+      });
+    },
+
+    /** MFA turned on or off for the signed-in user, inside the MFA domain's transaction. */
+    async setMfaEnabled(ctx: RequestContext, user: User, enabled: boolean, tx: Executor): Promise<void> {
+      authorize(ctx.principal, 'self.manage_mfa', userTarget(user));
+      await createUsersRepo(tx).updateById(user.id, { mfaEnabled: enabled, updatedAt: ctx.now.toISOString() });
+    },
+
+    /** A successful sign-in (password, MFA step, identity provider, workload token). */
+    async recordLogin(userId: string, at: string): Promise<void> {
+      await repo.updateById(userId, { lastLoginAt: at });
+    },
+
+    /** A correct password hashed with old parameters, re-hashed with the current ones (no policy: the user just proved it). */
+    async upgradePasswordHash(userId: string, password: string): Promise<void> {
+      await repo.updateById(userId, { passwordHash: await hasher.hash(normalizePassword(password)) });
+    },
+
+    /** Seed 001's `settings` of a user. */
+    settingsOf: (userId: string): Promise<UserSetting[]> => createSettingsRepo(deps.db).listForUser(userId),
+
+    /** True when the rank is at least an administrator's (used by list views). */
+    isAdministrator: (roles: readonly string[]): boolean => rankOf(roles) >= RANK.admin,
   };
 }
 export type UsersService = ReturnType<typeof createUsersService>;

@@ -1,7 +1,8 @@
 import type { Selectable } from 'kysely';
 import type { EmailTokensTable, Executor } from '../../storage/index.js';
 
-export type EmailTokenPurpose = 'email_verify' | 'password_reset';
+/** `email_change`: a code mailed to a requested new address; its `email` becomes the user's when it comes back. */
+export type EmailTokenPurpose = 'email_verify' | 'email_change' | 'password_reset';
 export type EmailToken = Selectable<EmailTokensTable>;
 
 /** Single-use tokens sent by mail, stored as SHA-256 hashes. */

@@ -1,8 +1,7 @@
 import type { AuditService } from '../../audit/audit.service.js';
-import type { RequestContext } from '../../auth/principal.js';
-import { type PasswordHasher, randomToken, sha256Hex } from '../../crypto/index.js';
+import { authorize, type RequestContext, userTarget } from '../../auth/index.js';
+import { randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
-import { normalizePassword } from '../../identity/password-policy.js';
 import type { User } from '../../identity/users/users.repo.js';
 import type { UsersService } from '../../identity/users/users.service.js';
 import type { SharedState } from '../../state/index.js';
@@ -38,7 +37,6 @@ export const DEFAULT_EMAIL_FLOW_OPTIONS: Omit<EmailFlowOptions, 'publicUrl'> = {
 export interface EmailFlowDeps {
   repo: EmailTokensRepo;
   users: UsersService;
-  hasher: PasswordHasher;
   notifier: Notifier;
   audit: AuditService;
   state: SharedState;
@@ -54,7 +52,7 @@ export type PasswordSetKind = 'changed' | 'admin_set' | 'reset';
  * forgotten password. Every token is random, stored hashed, single-use and short-lived.
  */
 export function createEmailFlowService(deps: EmailFlowDeps) {
-  const { repo, users, hasher, notifier, audit } = deps;
+  const { repo, users, notifier, audit } = deps;
   const o: EmailFlowOptions = { ...DEFAULT_EMAIL_FLOW_OPTIONS, ...deps.options };
   const perIp = createRateLimit(deps.state, 'mailflow_ip', o.requestsPerIp, o.windowSeconds);
   const resetPerAccount = createRateLimit(deps.state, 'pwreset_account', o.resetRequestsPerAccount, o.windowSeconds);
@@ -83,7 +81,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
     assertThat(value.length >= 16 && value.length <= 512, 'auth.invalid_token', 'malformed token');
     const row = await repo.findByHash(sha256Hex(value), purpose);
     const reason = !row ? 'unknown' : row.usedAt ? 'used' : row.expiresAt <= ctx.now.toISOString() ? 'expired' : undefined;
-    const user = row && !reason ? await users.repo.findById(row.userId) : undefined;
+    const user = row && !reason ? await users.lookup.findById(row.userId) : undefined;
     const refused = reason ?? (user?.state !== 'ACTIVE' ? 'user_inactive' : undefined);
     if (refused || !row || !user) {
       await audit.record(ctx, {
@@ -121,8 +119,10 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
     async requestVerification(ctx: RequestContext): Promise<{ sent: boolean }> {
       const p = ctx.principal;
       assertThat(p, 'auth.unauthenticated');
-      const user = await users.repo.findById(p.userId);
+      const user = await users.lookup.findById(p.userId);
       assertThat(user && user.state === 'ACTIVE', 'auth.unauthenticated', 'user inactive');
+      // Why: a key must not mail codes that let its holder claim an address; only a signed-in person may.
+      authorize(p, 'self.change_email', userTarget(user));
       if (!user.email) throw new AppError('request.invalid', { details: ['user.email'], detail: 'no email address' });
       if (user.emailVerified) return { sent: false };
       if (!notifier.enabled) throw new AppError('mail.not_configured');
@@ -144,17 +144,60 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       return { sent: true };
     },
 
-    /** `POST /v1/auth/email/verify {code}`: marks the address verified if it is still the user's. */
+    /**
+     * `POST /v1/auth/email/verify {code}`: marks the address verified if it is still the user's, or
+     * — for a code mailed by an email change — makes the new address the user's, verified.
+     */
     async verifyEmail(ctx: RequestContext, code: string): Promise<void> {
       await perIp.consume(ctx.ip);
-      const { row, user, hash } = await liveToken(ctx, code, 'email_verify');
-      // Why: the code proves control of the address it was sent to, not of a newer one.
-      if (user.email?.toLowerCase() !== row.email.toLowerCase())
+      const presented = code.trim();
+      const purpose: EmailTokenPurpose = (await repo.findByHash(sha256Hex(presented), 'email_change')) ? 'email_change' : 'email_verify';
+      const { row, user, hash } = await liveToken(ctx, presented, purpose);
+      // Why: a verification code proves control of the address it was sent to, not of a newer one.
+      if (purpose === 'email_verify' && user.email?.toLowerCase() !== row.email.toLowerCase())
         throw new AppError('auth.invalid_token', { detail: 'email changed since' });
       if (!(await repo.consume(hash, ctx.now.toISOString()))) throw new AppError('auth.invalid_token', { detail: 'used concurrently' });
-      await users.repo.updateById(user.id, { emailVerified: true, updatedAt: ctx.now.toISOString() });
+      await users.confirmEmail(ctx, user, row.email.toLowerCase());
+    },
+
+    /**
+     * The signed-in user asked for a new address (`POST /v1/auth/user`). Nothing changes yet: the
+     * new address gets a code, the current one a notice; the change happens when the code comes back.
+     */
+    async requestEmailChange(ctx: RequestContext, user: User, newEmail: string): Promise<void> {
+      if (!notifier.enabled) throw new AppError('mail.not_configured', { details: ['body.user.email'] });
+      await verifyPerUser.consume(user.id);
+      const code = await issueToken(ctx, user, 'email_change', newEmail, o.verifyTokenTtlSeconds);
+      const hours = Math.round(o.verifyTokenTtlSeconds / 3600);
+      try {
+        await notifier.send(
+          ctx,
+          user,
+          'email_change',
+          {
+            subject: 'Confirm your new email address',
+            text:
+              `Confirm that ${newEmail} becomes the address of your account ${user.userName}.\n\n` +
+              `Verification code: ${code}\n\nOr open ${o.publicUrl}/verify-email#code=${code}\n\n` +
+              `The code works once and expires in ${hours} hours. Until then the account keeps its current address. If you did not ask for this, ignore this message.\n`,
+          },
+          newEmail,
+        );
+      } catch (cause) {
+        if (cause instanceof AppError) throw cause;
+        throw new AppError('service.unavailable', { detail: 'mail delivery failed', cause });
+      }
+      // Why: the current owner of the account hears about the attempt even if a thief holds the session.
+      if (user.email) {
+        notifier.sendInBackground(ctx, user, 'email_change_requested', {
+          subject: 'A new email address was requested for your account',
+          text:
+            `Someone signed in to your account ${user.userName} asked to change its email address to ${newEmail}.\n\n` +
+            `Nothing changes until the new address is confirmed. If this was not you, change your password now and contact your administrator.\n`,
+        });
+      }
       await audit.record(ctx, {
-        action: 'user.email_verified',
+        action: 'user.email_change_requested',
         organizationId: user.organizationId,
         targetType: 'user',
         targetId: user.id,
@@ -173,7 +216,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       if (!notifier.enabled) throw new AppError('mail.not_configured');
       await perIp.consume(ctx.ip);
       await resetPerAccount.consume(identifier.toLowerCase());
-      const user = email ? await users.repo.findByEmail(email) : await users.repo.findByUserName(identifier);
+      const user = email ? await users.lookup.findByEmail(email) : await users.lookup.findByUserName(identifier);
       const reason = !user
         ? 'unknown_account'
         : user.state !== 'ACTIVE'
@@ -218,18 +261,10 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
         }
         throw err;
       }
-      const passwordHash = await hasher.hash(normalizePassword(newPassword));
       const now = ctx.now.toISOString();
       // Why: single use — of two requests holding one token, only one gets past this update.
       if (!(await repo.consume(hash, now))) throw new AppError('auth.invalid_token', { detail: 'used concurrently' });
-      await users.repo.updateById(user.id, {
-        passwordHash,
-        passwordChangedAt: now,
-        requireResetPassword: false,
-        // The reset mail reached this address, which proves control of it.
-        ...(user.email === row.email ? { emailVerified: true } : {}),
-        updatedAt: now,
-      });
+      await users.resetPassword(ctx, user, newPassword, row.email);
       await repo.invalidateForUser(user.id, 'password_reset', now);
       const revoked = await deps.revokeAllForUser(ctx, user.id, 'password_reset');
       await audit.record(ctx, {
@@ -240,7 +275,6 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
         actor: { type: 'user', id: user.id },
         data: { revokedSessions: revoked },
       });
-      await passwordSet(ctx, user, 'reset');
     },
   };
 }

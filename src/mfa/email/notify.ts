@@ -10,7 +10,9 @@ export type MailKind =
   | 'password_changed'
   | 'password_set'
   | 'password_reset_completed'
-  | 'mfa_disabled';
+  | 'mfa_disabled'
+  | 'email_change'
+  | 'email_change_requested';
 
 export interface MailTarget {
   id: string;

@@ -4,6 +4,8 @@ export const SCOPES = [
   'users:write',
   'credentials:write',
   'apikeys:write',
+  'profile:write',
+  'organizations:write',
   'idps:write',
   'logins:read',
   'logins:write',
@@ -12,6 +14,7 @@ export const SCOPES = [
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/** From the highest rank to the lowest: superadmin > owner > admin > member. */
 export const ROLES = ['superadmin', 'owner', 'admin', 'member'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -20,7 +23,8 @@ export const EXPLICIT_ONLY_SCOPES: readonly Scope[] = ['logins:reveal'];
 
 /**
  * Babel Licensing Service's integer `permissions` (seed 001): Read 1, Write 2, Delete 4, Create 8.
- * Read grants the `:read` scopes; Write, Create and Delete grant the `:write` scopes.
+ * Read grants the `:read` scopes; Write, Create and Delete grant the `:write` scopes (`profile:write`
+ * included, so seed 001's clients keep updating their user's profile).
  */
 export const PERMISSION_BITS = { read: 1, write: 2, delete: 4, create: 8 } as const;
 const READ_SCOPES: readonly Scope[] = SCOPES.filter((s) => s.endsWith(':read'));
@@ -43,13 +47,16 @@ export function permissionsFromScopes(scopes: Iterable<Scope>): number {
   return bits;
 }
 
+/** Scopes a member holds: their own profile and their own API keys. */
+const MEMBER_SCOPES: readonly Scope[] = ['apikeys:write', 'profile:write'];
+
 /**
- * What a role may ever hold. Owners and admins hold every scope inside their organization;
- * members act only on themselves (their profile, their own API keys).
+ * What a role may ever hold. Owners, admins and superadmins hold every scope (the policy still
+ * decides whom they may act on); members act only on themselves.
  */
 export function grantableScopes(roles: readonly string[]): Set<Scope> {
-  if (roles.some((r) => r === 'superadmin' || r === 'owner' || r === 'admin')) return new Set(SCOPES);
-  return new Set<Scope>(['apikeys:write']);
+  if (rankOf(roles) >= RANK.admin) return new Set(SCOPES);
+  return new Set<Scope>(MEMBER_SCOPES);
 }
 
 /** What a role holds by default (a session, a key created without scopes): never the explicit-only ones. */
@@ -62,6 +69,12 @@ export function defaultScopes(roles: readonly string[]): Set<Scope> {
 export const isScope = (value: string): value is Scope => (SCOPES as readonly string[]).includes(value);
 export const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
 
-/** Owners, admins and superadmins administer their organization. */
-export const isAdministrator = (p: { isSuperadmin: boolean; roles: readonly string[] }): boolean =>
-  p.isSuperadmin || p.roles.some((r) => r === 'owner' || r === 'admin');
+/** Numeric ranks: a higher number outranks a lower one. */
+export const RANK = { member: 1, admin: 2, owner: 3, superadmin: 4 } as const satisfies Record<Role, number>;
+
+/** The rank of a set of roles: its highest role (a user with no known role ranks as a member). */
+export function rankOf(roles: readonly string[]): number {
+  let rank: number = RANK.member;
+  for (const r of roles) if (isRole(r) && RANK[r] > rank) rank = RANK[r];
+  return rank;
+}
