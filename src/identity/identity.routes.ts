@@ -25,6 +25,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
   app.post(
     '/v1/organizations',
     {
+      config: { scopes: ['organizations:write'] },
       schema: {
         tags: ['admin'],
         summary: 'Create an organization (superadmin)',
@@ -56,6 +57,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
   app.patch(
     '/v1/organizations/:id',
     {
+      config: { scopes: ['organizations:write'] },
       schema: {
         tags: ['admin'],
         summary: 'Rename an organization or change its policy',
