@@ -43,7 +43,10 @@ describe.skipIf(PG_URL)('portcullis keys rotate-master', () => {
         PORTCULLIS_LOG_LEVEL: 'silent',
       },
     });
-    expect(JSON.parse(stdout.trim())).toMatchObject({ rewrapped: 1, signingKeys: 1 });
+    const report = JSON.parse(stdout.trim());
+    expect(report).toMatchObject({ ok: true, unreadable: 0 });
+    expect(report.columns['vault_data_keys.wrapped_key']).toMatchObject({ resealed: 1 });
+    expect(report.columns['signing_keys.private_jwk_sealed']).toMatchObject({ resealed: 1 });
 
     const after = await buildTestApp({}, {}, { sqliteFile: file, masterKey: newKey });
     const revealed = await after.req('POST', `/logins/${login.body.id}/reveal`, { apiKey: key });
