@@ -8,15 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit/audit.routes.js';
 import { type AuditService, createAuditService } from './audit/audit.service.js';
 import type { Config } from './config/index.js';
-import {
-  createPasswordHasher,
-  createSealedRegistry,
-  loadMasterKeyring,
-  type MasterKeyring,
-  newId,
-  type PasswordHasher,
-  type SealedRegistry,
-} from './crypto/index.js';
+import { createPasswordHasher, loadMasterKeyring, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
 import {
   createDirectoryService,
   createScimRepo,
@@ -26,14 +18,7 @@ import {
   type ScimService,
 } from './directory/index.js';
 import { AppError } from './errors/index.js';
-import {
-  createFederation,
-  exchangeTokenRoutes,
-  federationSealedColumns,
-  type IdpsService,
-  idpRoutes,
-  type WorkloadService,
-} from './federation/index.js';
+import { createFederation, exchangeTokenRoutes, type IdpsService, idpRoutes, type WorkloadService } from './federation/index.js';
 import { registerJsonParsers } from './http/content-types.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
 import { type CredentialVerifiers, registerGuard } from './http/guard.js';
@@ -52,30 +37,18 @@ import { preloadPasswordBlocklist } from './identity/password-policy.js';
 import { createUsersRepo } from './identity/users/users.repo.js';
 import { createUsersService, type PasswordSetHook, type UserDeactivatedHook, type UsersService } from './identity/users/users.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
-import { createMfaDomain, type MfaDomain, mfaRoutes, mfaSealedColumns } from './mfa/index.js';
+import { createMfaDomain, type MfaDomain, mfaRoutes } from './mfa/index.js';
 import { type AccountSeams, type AccountService, createAccountService, usersNamedBy } from './sessions/account.service.js';
 import { createSessionsRepo } from './sessions/sessions.repo.js';
 import { authRoutes, sessionRoutes } from './sessions/sessions.routes.js';
 import { createSessionsService, type LoginSeams, type SessionsService } from './sessions/sessions.service.js';
-import { createSigningKeyStore, type SigningKeyStore, signingKeysSealedColumns } from './sessions/signing-keys.js';
+import { createSigningKeyStore, type SigningKeyStore } from './sessions/signing-keys.js';
 import { createLoginThrottle } from './sessions/throttle.js';
 import { createTokenIssuer } from './sessions/tokens.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { uiRoutes } from './ui/ui.routes.js';
-import { createVaultService, type VaultInbox, type VaultService, vaultRoutes, vaultSealedColumns } from './vault/index.js';
-
-/**
- * Everything sealed under the master key, directly or through a data key, as each owning domain
- * registers it: the list `keys rotate-master` walks (and only it) and its help prints. A test
- * fails when a column of the database that holds sealed data is missing here.
- */
-export const SEALED_REGISTRY: SealedRegistry = createSealedRegistry([
-  vaultSealedColumns,
-  signingKeysSealedColumns,
-  federationSealedColumns,
-  mfaSealedColumns,
-]);
+import { createVaultService, type VaultInbox, type VaultService, vaultRoutes } from './vault/index.js';
 
 export interface AppDeps {
   storage: Storage;
@@ -96,8 +69,6 @@ export interface Services {
   storage: Storage;
   state: SharedState;
   keyring: MasterKeyring;
-  /** Everything sealed under the master key (`SEALED_REGISTRY`). */
-  sealed: SealedRegistry;
   hasher: PasswordHasher;
   mailer: Mailer;
   audit: AuditService;
@@ -286,7 +257,6 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     storage,
     state,
     keyring,
-    sealed: SEALED_REGISTRY,
     hasher,
     mailer,
     audit,

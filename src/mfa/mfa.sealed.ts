@@ -18,7 +18,7 @@ export const mfaSealedColumns: readonly MasterSealedColumn[] = [
     kind: 'master_key',
     table: 'user_mfa',
     column: 'secret_sealed',
-    holds: "users' TOTP secrets (MFA)",
+    holds: "users' MFA TOTP secrets",
     labelOf: activeAad,
     rows: ({ db }) => createMfaRepo(db).sealedSecrets('secretSealed'),
   },

@@ -25,7 +25,7 @@ export const vaultSealedColumns: readonly [MasterSealedColumn, ...DataKeySealedC
     kind: 'master_key',
     table: 'vault_data_keys',
     column: 'wrapped_key',
-    holds: "each organization's vault data key",
+    holds: "each organization's vault data key (seals the vault columns below)",
     labelOf: dataKeyAad,
     rows({ db, keyring, now }) {
       const repo = createVaultRepo(db);

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEALED_REGISTRY } from '../../src/app.js';
 import { columnName, createSealedRegistry, type SealedRegistry } from '../../src/crypto/index.js';
 import { federationSealedColumns } from '../../src/federation/index.js';
+import { SEALED_REGISTRY } from '../../src/sealed-columns.js';
 import { signingKeysSealedColumns } from '../../src/sessions/signing-keys.js';
 import { createStorage, type Storage } from '../../src/storage/index.js';
 import { vaultSealedColumns } from '../../src/vault/index.js';
