@@ -28,13 +28,23 @@ export function open(key: Buffer, sealed: string, aad: string): Buffer {
   return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]);
 }
 
-/** The master key (and, during rotation, the previous one). Wraps data keys and signing keys. */
+/**
+ * The master key (and, during rotation, the previous one). Everything it seals is listed in the
+ * sealed-column registry (`sealed-registry.ts`), which `keys rotate-master` walks.
+ */
 export interface MasterKeyring {
   /** Id of the current master key (first 8 hex chars of a hash), stored beside wrapped keys. */
   readonly currentId: string;
+  /** Seals under the current key. */
   wrap(plaintext: Buffer | string, aad: string): string;
   /** Tries the current key, then the previous one. */
   unwrap(sealed: string, aad: string): Buffer;
+  /**
+   * The value sealed anew under the current key when only the previous key opens it; `undefined`
+   * when the current key already opens it (so a second rotation pass changes nothing). Throws when
+   * neither key opens it.
+   */
+  reseal(sealed: string, aad: string): string | undefined;
 }
 
 export function createMasterKeyring(current: Secret<Buffer>, previous?: Secret<Buffer>): MasterKeyring {
@@ -53,6 +63,28 @@ export function createMasterKeyring(current: Secret<Buffer>, previous?: Secret<B
         }
       }
       throw lastError instanceof Error ? lastError : new Error('cannot unwrap');
+    },
+    reseal(sealed, aad) {
+      try {
+        open(first, sealed, aad).fill(0);
+        return undefined;
+      } catch {
+        // Not (or not correctly) sealed under the current key: the previous one must open it.
+      }
+      let lastError: unknown = new Error('no previous master key configured');
+      for (const key of keys.slice(1)) {
+        try {
+          const plaintext = open(key, sealed, aad);
+          try {
+            return seal(first, plaintext, aad);
+          } finally {
+            plaintext.fill(0);
+          }
+        } catch (err) {
+          lastError = err;
+        }
+      }
+      throw lastError instanceof Error ? lastError : new Error('cannot reseal');
     },
   };
 }

@@ -2,5 +2,19 @@ export { createMasterKeyring, keyId, type MasterKeyring, open, seal } from './en
 export { loadMasterKeyring } from './master-key.js';
 export { createPasswordHasher, type PasswordHasher } from './password.js';
 export { constantTimeEqual, newId, randomToken, sha256Hex } from './random.js';
+export { SEAL_PURPOSES, type SealLabelIds, type SealPurpose, sealLabel } from './seal-label.js';
+export {
+  type ColumnReport,
+  columnName,
+  createSealedRegistry,
+  type DataKeySealedColumn,
+  type MasterSealedColumn,
+  type ResealDeps,
+  type RotationReport,
+  type SealedColumn,
+  type SealedRegistry,
+  type SealedRows,
+  type SealedValue,
+} from './sealed-registry.js';
 export { Secret } from './secret.js';
 export { createSemaphore } from './semaphore.js';

@@ -7,9 +7,11 @@ import { Secret } from './secret.js';
 
 /**
  * Resolves the master key: `PORTCULLIS_MASTER_KEY`, else the key file, else a new key
- * generated into the key file (mode 0600) — `onGenerated` is told so it can warn.
+ * generated into the key file (mode 0600) — `onGenerated` is told so it can warn. With
+ * `onGenerated: null` no key is generated: a missing key is a `ConfigError` (`keys rotate-master`
+ * must work with the keys that sealed the data, never with a fresh one).
  */
-export function loadMasterKeyring(config: Config, onGenerated: (path: string) => void): MasterKeyring {
+export function loadMasterKeyring(config: Config, onGenerated: ((path: string) => void) | null): MasterKeyring {
   if (config.masterKey) return createMasterKeyring(config.masterKey, config.previousMasterKey);
   const file = config.masterKeyFile ?? join(config.dataDir, 'master.key');
   if (existsSync(file)) {
@@ -17,6 +19,8 @@ export function loadMasterKeyring(config: Config, onGenerated: (path: string) =>
     return createMasterKeyring(key, config.previousMasterKey);
   }
   if (config.masterKeyFile) throw new ConfigError(`PORTCULLIS_MASTER_KEY_FILE points at ${file}, which does not exist`);
+  if (onGenerated === null)
+    throw new ConfigError(`no master key: set PORTCULLIS_MASTER_KEY or PORTCULLIS_MASTER_KEY_FILE (${file} does not exist)`);
   mkdirSync(dirname(file), { recursive: true });
   const key = randomBytes(32);
   writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });

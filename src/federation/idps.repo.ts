@@ -161,6 +161,53 @@ export function createIdpsRepo(db: Executor) {
     async deleteExpiredFlows(now: string): Promise<void> {
       await db.deleteFrom('authFlows').where('expiresAt', '<', now).execute();
     },
+
+    /** Access to the sealed client secrets, for `keys rotate-master` (see `federation.sealed.ts`). */
+    clientSecrets: {
+      async page(afterId: string | undefined, limit: number): Promise<{ key: string; sealed: string }[]> {
+        let q = db.selectFrom('identityProviders').select(['id', 'clientSecretSealed']);
+        if (afterId !== undefined) q = q.where('id', '>', afterId);
+        const rows = await q.orderBy('id').limit(limit).execute();
+        return rows.map((r) => ({ key: r.id, sealed: r.clientSecretSealed }));
+      },
+      async read(id: string): Promise<string | undefined> {
+        return (await db.selectFrom('identityProviders').select('clientSecretSealed').where('id', '=', id).executeTakeFirst())
+          ?.clientSecretSealed;
+      },
+      /** Compare-and-set: a secret replaced meanwhile (`PATCH /v1/idps/{id}`) is never overwritten. */
+      async swap(id: string, previous: string, next: string): Promise<boolean> {
+        const res = await db
+          .updateTable('identityProviders')
+          .set({ clientSecretSealed: next })
+          .where('id', '=', id)
+          .where('clientSecretSealed', '=', previous)
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
+      },
+    },
+
+    /** Access to the sealed PKCE verifiers of browser sign-ins in progress, for `keys rotate-master`. */
+    flowVerifiers: {
+      async page(afterStateHash: string | undefined, limit: number): Promise<{ key: string; sealed: string }[]> {
+        let q = db.selectFrom('authFlows').select(['stateHash', 'codeVerifierSealed']);
+        if (afterStateHash !== undefined) q = q.where('stateHash', '>', afterStateHash);
+        const rows = await q.orderBy('stateHash').limit(limit).execute();
+        return rows.map((r) => ({ key: r.stateHash, sealed: r.codeVerifierSealed }));
+      },
+      async read(stateHash: string): Promise<string | undefined> {
+        return (await db.selectFrom('authFlows').select('codeVerifierSealed').where('stateHash', '=', stateHash).executeTakeFirst())
+          ?.codeVerifierSealed;
+      },
+      async swap(stateHash: string, previous: string, next: string): Promise<boolean> {
+        const res = await db
+          .updateTable('authFlows')
+          .set({ codeVerifierSealed: next })
+          .where('stateHash', '=', stateHash)
+          .where('codeVerifierSealed', '=', previous)
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
+      },
+    },
   };
 }
 export type IdpsRepo = ReturnType<typeof createIdpsRepo>;

@@ -6,6 +6,7 @@ import { AppError, assertThat } from '../errors/index.js';
 import type { User } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
 import type { LoginInput } from '../sessions/sessions.service.js';
+import { secretAad, verifierAad } from './federation.sealed.js';
 import type {
   AuthStyle,
   ExternalIdentity,
@@ -59,8 +60,6 @@ export interface UpdateIdpInput {
   allowJitProvisioning?: boolean | undefined;
 }
 
-const secretAad = (id: string) => `idp:${id}:client_secret`;
-const verifierAad = (stateHash: string) => `auth_flow:${stateHash}:code_verifier`;
 const IDP_NAME = /^idps\/([a-z]([a-z0-9-]{0,61}[a-z0-9])?)$/;
 
 function cleanMapping(m: FieldMapping | undefined): FieldMapping | undefined {
@@ -257,15 +256,6 @@ export function createIdpsService(deps: IdpsDeps) {
   }
 
   return {
-    /** Re-seals every client secret under the current master key (`keys rotate-master`); answers how many. */
-    async rewrapSecrets(): Promise<number> {
-      const all = await repo.list({});
-      for (const idp of all) {
-        const plain = keyring.unwrap(idp.clientSecretSealed, secretAad(idp.id));
-        await repo.updateById(idp.id, { ...idp, clientSecretSealed: keyring.wrap(plain, secretAad(idp.id)) });
-      }
-      return all.length;
-    },
     redirectUri,
 
     async create(ctx: RequestContext, input: CreateIdpInput, queryId?: string) {

@@ -10,6 +10,7 @@ import { createGuardedFetch, DEFAULT_OUTBOUND, type GuardedFetch } from './outbo
 import { createProviderClients } from './provider-clients.js';
 import { createWorkloadService, type WorkloadService } from './workload/workload.service.js';
 
+export { federationSealedColumns } from './federation.sealed.js';
 export { exchangeTokenRoutes, idpRoutes } from './idps.routes.js';
 export type { IdpsService } from './idps.service.js';
 export type { WorkloadService } from './workload/workload.service.js';

@@ -15,6 +15,7 @@ import { createMfaService, type MfaOptions } from './mfa.service.js';
 
 export type { EmailFlowService } from './email/email.service.js';
 export { mfaRoutes } from './mfa.routes.js';
+export { mfaSealedColumns } from './mfa.sealed.js';
 export type { MfaService } from './mfa.service.js';
 
 export interface MfaDomainDeps {

@@ -157,6 +157,38 @@ export function createMfaRepo(db: Executor) {
       await db.deleteFrom('mfaChallenges').where('userId', '=', userId).execute();
     },
 
+    /**
+     * Access to one sealed TOTP column (the active or the pending secret), keyed by user id, for
+     * `keys rotate-master` (see `mfa.sealed.ts`). Rows whose column is null are skipped.
+     */
+    sealedSecrets(column: 'secretSealed' | 'pendingSecretSealed') {
+      return {
+        async page(afterUserId: string | undefined, limit: number): Promise<{ key: string; sealed: string }[]> {
+          let q = db.selectFrom('userMfa').select(['userId', column]).where(column, 'is not', null);
+          if (afterUserId !== undefined) q = q.where('userId', '>', afterUserId);
+          const rows = await q.orderBy('userId').limit(limit).execute();
+          return rows.flatMap((r) => {
+            const sealed = r[column];
+            return sealed === null ? [] : [{ key: r.userId, sealed }];
+          });
+        },
+        async read(userId: string): Promise<string | undefined> {
+          const row = await db.selectFrom('userMfa').select(column).where('userId', '=', userId).executeTakeFirst();
+          return row?.[column] ?? undefined;
+        },
+        /** Compare-and-set: a secret re-enrolled or activated meanwhile is never overwritten. */
+        async swap(userId: string, previous: string, next: string): Promise<boolean> {
+          const res = await db
+            .updateTable('userMfa')
+            .set({ [column]: next })
+            .where('userId', '=', userId)
+            .where(column, '=', previous)
+            .executeTakeFirst();
+          return affected(res) === 1;
+        },
+      };
+    },
+
     /** Drops challenges that can no longer be used (expired a while ago). */
     async purgeChallenges(before: string): Promise<void> {
       await db.deleteFrom('mfaChallenges').where('expiresAt', '<', before).execute();

@@ -12,6 +12,7 @@ import type { LoginThrottle } from '../sessions/throttle.js';
 import type { Executor } from '../storage/index.js';
 import type { Notifier } from './email/notify.js';
 import { createMfaRepo, type MfaRepo } from './mfa.repo.js';
+import { activeAad, pendingAad } from './mfa.sealed.js';
 import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './recovery-codes.js';
 
 export interface MfaOptions {
@@ -59,9 +60,6 @@ export type EnrollmentView = {
 
 /** Every account's MFA failures are also counted under this key, which a correct password does not clear. */
 const mfaThrottleKey = (userId: string): string => `mfa:${userId}`;
-// Why: the AAD binds a sealed secret to its user and column, so a ciphertext copied to another row fails to open.
-const activeAad = (userId: string): string => `user_mfa.secret:${userId}`;
-const pendingAad = (userId: string): string => `user_mfa.pending:${userId}`;
 
 /**
  * TOTP enrolment and verification, recovery codes, and the `mfaTempToken` second step of

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
-import type { MasterKeyring } from '../crypto/index.js';
+import { type MasterKeyring, type MasterSealedColumn, sealLabel } from '../crypto/index.js';
 import type { Executor } from '../storage/index.js';
 
 export interface SigningKey {
@@ -14,6 +14,40 @@ export interface ActiveSigningKey extends SigningKey {
   privateKey: KeyObject;
 }
 
+const signingKeyAad = (kid: string): string => sealLabel('sessions.signing_key', kid);
+
+/** The signing keys' private halves, sealed under the master key: registered for `keys rotate-master`. */
+export const signingKeysSealedColumns: readonly MasterSealedColumn[] = [
+  {
+    owner: 'sessions',
+    kind: 'master_key',
+    table: 'signing_keys',
+    column: 'private_jwk_sealed',
+    holds: 'token signing private keys',
+    labelOf: signingKeyAad,
+    rows: ({ db }) => ({
+      async page(after, limit) {
+        let q = db.selectFrom('signingKeys').select(['kid', 'privateJwkSealed']);
+        if (after !== undefined) q = q.where('kid', '>', after);
+        const rows = await q.orderBy('kid').limit(limit).execute();
+        return rows.map((r) => ({ key: r.kid, sealed: r.privateJwkSealed }));
+      },
+      async read(kid) {
+        return (await db.selectFrom('signingKeys').select('privateJwkSealed').where('kid', '=', kid).executeTakeFirst())?.privateJwkSealed;
+      },
+      async swap(kid, previous, next) {
+        const res = await db
+          .updateTable('signingKeys')
+          .set({ privateJwkSealed: next })
+          .where('kid', '=', kid)
+          .where('privateJwkSealed', '=', previous)
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
+      },
+    }),
+  },
+];
+
 /**
  * Ed25519 token-signing keys, stored in the database with the private half sealed under the
  * master key. The newest unretired key signs; retired keys verify until their tokens expire.
@@ -23,8 +57,6 @@ export function createSigningKeyStore(deps: { db: Executor; keyring: MasterKeyri
   let verifying = new Map<string, SigningKey>();
   let current: ActiveSigningKey | undefined;
   let lastReload = 0;
-
-  const aad = (kid: string): string => `signing_key:${kid}`;
 
   async function generate(now: Date): Promise<string> {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -38,7 +70,7 @@ export function createSigningKeyStore(deps: { db: Executor; keyring: MasterKeyri
         .values({
           kid,
           publicJwk: JSON.stringify(publicJwk),
-          privateJwkSealed: keyring.wrap(privateJwk, aad(kid)),
+          privateJwkSealed: keyring.wrap(privateJwk, signingKeyAad(kid)),
           createdAt: now.toISOString(),
           retiredAt: null,
         })
@@ -65,7 +97,7 @@ export function createSigningKeyStore(deps: { db: Executor; keyring: MasterKeyri
       };
       next.set(row.kid, key);
       if (!row.retiredAt && !active) {
-        const jwk = JSON.parse(keyring.unwrap(row.privateJwkSealed, aad(row.kid)).toString('utf8'));
+        const jwk = JSON.parse(keyring.unwrap(row.privateJwkSealed, signingKeyAad(row.kid)).toString('utf8'));
         active = { ...key, privateKey: createPrivateKey({ key: jwk, format: 'jwk' }) };
       }
     }
@@ -88,19 +120,6 @@ export function createSigningKeyStore(deps: { db: Executor; keyring: MasterKeyri
       const kid = await generate(now);
       await reload();
       return kid;
-    },
-    /** Re-seals every private key under the current master key (`keys rotate-master`); answers how many. */
-    async rewrap(): Promise<number> {
-      const rows = await db.selectFrom('signingKeys').select(['kid', 'privateJwkSealed']).execute();
-      for (const row of rows) {
-        const plain = keyring.unwrap(row.privateJwkSealed, aad(row.kid));
-        await db
-          .updateTable('signingKeys')
-          .set({ privateJwkSealed: keyring.wrap(plain, aad(row.kid)) })
-          .where('kid', '=', row.kid)
-          .execute();
-      }
-      return rows.length;
     },
     signer(): ActiveSigningKey {
       if (!current) throw new Error('signing keys not loaded');

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { type MasterKeyring, open, Secret, seal } from '../crypto/index.js';
+import { type MasterKeyring, open, Secret, seal, sealLabel } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 import type { VaultRepo } from './vault.repo.js';
 
 /** Associated data of an organization's wrapped data key. */
-const dataKeyAad = (organizationId: string): string => JSON.stringify(['portcullis/vault/data-key', organizationId]);
+export const dataKeyAad = (organizationId: string): string => sealLabel('vault.data_key', organizationId);
 
 /** Associated data of one sealed field: the ciphertext only opens in this organization, row and field. */
-export const fieldAad = (organizationId: string, rowId: string, field: string): string =>
-  JSON.stringify(['portcullis/vault/field', organizationId, rowId, field]);
+const fieldAad = (organizationId: string, rowId: string, field: string): string => sealLabel('vault.field', organizationId, rowId, field);
 
 /** One organization's data key, ready to seal and open that organization's fields (synchronously). */
 export interface OrgCipher {
@@ -73,25 +72,4 @@ export function createDataKeys(deps: { repo: VaultRepo; keyring: MasterKeyring; 
       };
     },
   };
-}
-
-/**
- * Re-wraps every organization's data key under the keyring's current master key (`keys rotate-master`).
- * The keyring unwraps with the current key, then the previous one, so the service keeps running
- * while this walks the table. Returns how many keys were re-wrapped.
- */
-export async function rewrapDataKeys(repo: VaultRepo, keyring: MasterKeyring, at: Date = new Date()): Promise<number> {
-  let count = 0;
-  for (const row of await repo.listDataKeys()) {
-    const aad = dataKeyAad(row.organizationId);
-    const key = keyring.unwrap(row.wrappedKey, aad);
-    await repo.updateDataKey(row.organizationId, row.wrappedKey, {
-      wrappedKey: keyring.wrap(key, aad),
-      masterKeyId: keyring.currentId,
-      updatedAt: at.toISOString(),
-    });
-    key.fill(0);
-    count++;
-  }
-  return count;
 }

@@ -198,21 +198,31 @@ export function createVaultRepo(db: Executor) {
         .onConflict((oc) => oc.column('organizationId').doNothing())
         .execute();
     },
-    async listDataKeys(): Promise<DataKeyRow[]> {
-      return db.selectFrom('vaultDataKeys').selectAll().orderBy('organizationId').execute();
+    /** A page of wrapped data keys in organization order, after `afterOrganizationId` (`keys rotate-master`). */
+    async pageDataKeys(
+      afterOrganizationId: string | undefined,
+      limit: number,
+    ): Promise<Pick<DataKeyRow, 'organizationId' | 'wrappedKey'>[]> {
+      let q = db.selectFrom('vaultDataKeys').select(['organizationId', 'wrappedKey']);
+      if (afterOrganizationId !== undefined) q = q.where('organizationId', '>', afterOrganizationId);
+      return q.orderBy('organizationId').limit(limit).execute();
     },
-    /** Compare-and-set on the previous wrapped value, so a concurrent rotation is not overwritten with stale data. */
+    /**
+     * Compare-and-set on the previous wrapped value, so a concurrent rotation is not overwritten with
+     * stale data. True when this call wrote.
+     */
     async updateDataKey(
       organizationId: string,
       previousWrapped: string,
       patch: Pick<DataKeyRow, 'wrappedKey' | 'masterKeyId' | 'updatedAt'>,
-    ) {
-      await db
+    ): Promise<boolean> {
+      const res = await db
         .updateTable('vaultDataKeys')
         .set(patch)
         .where('organizationId', '=', organizationId)
         .where('wrappedKey', '=', previousWrapped)
-        .execute();
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
     },
 
     async insertEmailCode(row: EmailCodeRow): Promise<void> {

@@ -8,7 +8,7 @@ import { AppError } from '../errors/index.js';
 import type { SharedState } from '../state/index.js';
 import type { Db, VaultLoginsTable } from '../storage/index.js';
 import { extractCode } from './inbox/extract.js';
-import { createDataKeys, type OrgCipher, rewrapDataKeys } from './vault.keys.js';
+import { createDataKeys, type OrgCipher } from './vault.keys.js';
 import {
   createVaultRepo,
   type LoginFilter,
@@ -517,9 +517,6 @@ export function createVaultService(deps: VaultDeps) {
       await repo.updateById(login.organizationId, id, { sessionStateSealed: null, sessionUpdatedAt: null });
       await audit.record(ctx, { action: 'login.session_deleted', organizationId: login.organizationId, targetType: 'login', targetId: id });
     },
-
-    /** `keys rotate-master`: re-wraps every data key under the current master key. */
-    rotateMasterKey: (at?: Date): Promise<number> => rewrapDataKeys(repo, keyring, at),
   };
 }
 export type VaultService = ReturnType<typeof createVaultService>;

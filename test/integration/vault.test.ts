@@ -7,8 +7,8 @@ import { Secret as OtpSecret, TOTP } from 'otpauth';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES } from '../../src/auth/scopes.js';
-import { createMasterKeyring, keyId, Secret } from '../../src/crypto/index.js';
-import { createVaultService } from '../../src/vault/index.js';
+import { createMasterKeyring, createSealedRegistry, keyId, Secret } from '../../src/crypto/index.js';
+import { createVaultService, vaultSealedColumns } from '../../src/vault/index.js';
 import { buildTestApp, PG_URL, type TestApp, unique } from '../helpers/test-app.js';
 
 let t: TestApp;
@@ -444,8 +444,9 @@ describe('encryption at rest', () => {
     const deps = { db: storage.db, audit, state, emailCodeTtlSeconds: 600, revealPerMinute: 100 };
     const newKey = randomBytes(32);
     // `keys rotate-master`: the new key is current, the old one previous.
-    const during = createVaultService({ ...deps, keyring: createMasterKeyring(new Secret(newKey), new Secret(masterKey)) });
-    expect(await during.rotateMasterKey()).toBeGreaterThanOrEqual(1);
+    const during = createMasterKeyring(new Secret(newKey), new Secret(masterKey));
+    const report = await createSealedRegistry([vaultSealedColumns]).reseal({ db: storage.db, keyring: during, now: new Date() });
+    expect(report.columns['vault_data_keys.wrapped_key']?.resealed).toBeGreaterThanOrEqual(1);
     const row = await storage.db
       .selectFrom('vaultDataKeys')
       .selectAll()
