@@ -200,6 +200,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
           acceptsRecipient: vault.acceptsRecipient,
           deliverEmail: vault.deliverEmail,
           log: app.log,
+          maxMessageBytes: config.smtpInboundMaxBytes,
         });
 
   const keys = createSigningKeyStore({ db, keyring, accessTokenTtlSeconds: config.accessTokenTtlSeconds });

@@ -115,6 +115,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     smtpUrl: url(env, 'PORTCULLIS_SMTP_URL', ['smtp:', 'smtps:']),
     smtpFrom: str(env, 'PORTCULLIS_SMTP_FROM') ?? 'Portcullis <no-reply@localhost>',
     smtpInboundPort: inboundPort === undefined ? undefined : int(env, 'PORTCULLIS_SMTP_INBOUND_PORT', 0, 0, 65535),
+    smtpInboundMaxBytes: int(env, 'PORTCULLIS_SMTP_INBOUND_MAX_BYTES', 524_288, 16_384, 64 * 1_048_576),
     logLevel,
     loginRatePerIp: int(env, 'PORTCULLIS_LOGIN_RATE_PER_IP', 100, 0, 1_000_000),
     bodyLimitBytes: int(env, 'PORTCULLIS_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),

@@ -30,6 +30,12 @@ export interface Config {
   smtpUrl: string | undefined;
   smtpFrom: string;
   smtpInboundPort: number | undefined;
+  /**
+   * Largest message the inbound SMTP listener accepts, in bytes (default 512 KiB). Counted while the
+   * message streams in: a larger one is answered `552` and neither kept nor parsed. 2FA mails are a
+   * few kilobytes; the limit also bounds the memory one connection can hold (100 at once).
+   */
+  smtpInboundMaxBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   loginRatePerIp: number;
   bodyLimitBytes: number;
@@ -105,6 +111,11 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
     env: 'PORTCULLIS_SMTP_INBOUND_PORT',
     default: '(off)',
     description: 'Port of the inbound SMTP listener that captures emailed 2FA codes.',
+  },
+  {
+    env: 'PORTCULLIS_SMTP_INBOUND_MAX_BYTES',
+    default: '524288',
+    description: 'Largest inbound mail in bytes; a larger one is refused with 552 while it streams in, never parsed.',
   },
   { env: 'PORTCULLIS_VAULT_EMAIL_CODE_TTL', default: '600', description: 'Seconds a captured 2FA email code stays readable.' },
   { env: 'PORTCULLIS_VAULT_REVEAL_RATE', default: '30', description: 'Vault secret reveals per minute for one API key or user.' },

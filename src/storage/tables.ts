@@ -221,6 +221,17 @@ export interface VaultEmailCodesTable {
   expiresAt: Iso;
 }
 
+/**
+ * Which organization a 2FA email address belongs to: inbound mail to it is delivered to that
+ * organization's logins only, and no other organization's login may use it.
+ */
+export interface VaultInboxClaimsTable {
+  /** The address trimmed and lower-cased, as in `vault_logins.two_factor_email_key`. */
+  addressKey: string;
+  organizationId: string;
+  createdAt: Iso;
+}
+
 export interface DirectoryGroupMembersTable {
   groupId: string;
   userId: string;
@@ -239,6 +250,7 @@ export interface Database {
   vaultDataKeys: VaultDataKeysTable;
   vaultLogins: VaultLoginsTable;
   vaultEmailCodes: VaultEmailCodesTable;
+  vaultInboxClaims: VaultInboxClaimsTable;
   directoryScimUsers: DirectoryScimUsersTable;
   directoryGroups: DirectoryGroupsTable;
   directoryGroupMembers: DirectoryGroupMembersTable;

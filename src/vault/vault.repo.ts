@@ -115,23 +115,30 @@ export function createVaultRepo(db: Executor) {
       await db.insertInto('vaultLogins').values(row).execute().catch(rethrowConflict);
     },
 
-    async updateById(organizationId: string, id: string, patch: LoginPatch): Promise<void> {
-      await db
-        .updateTable('vaultLogins')
-        .set(patch)
+    /**
+     * Applies `patch` to the login. With `ifTwoFactorEmailKey`, only while the login's 2FA address
+     * key is still that value (`null` included): false when it changed meanwhile, or the login is gone.
+     */
+    async updateById(organizationId: string, id: string, patch: LoginPatch, ifTwoFactorEmailKey?: string | null): Promise<boolean> {
+      let q = db.updateTable('vaultLogins').set(patch).where('organizationId', '=', organizationId).where('id', '=', id);
+      if (ifTwoFactorEmailKey !== undefined) {
+        q = q.where('twoFactorEmailKey', ifTwoFactorEmailKey === null ? 'is' : '=', ifTwoFactorEmailKey);
+      }
+      const res = await q.executeTakeFirst().catch(rethrowConflict);
+      return Number(res.numUpdatedRows) > 0;
+    },
+
+    /** Deletes the login and its captured codes; answers the deleted login's 2FA address key, or undefined when none was deleted. */
+    async deleteById(organizationId: string, id: string): Promise<{ twoFactorEmailKey: string | null } | undefined> {
+      await db.deleteFrom('vaultEmailCodes').where('organizationId', '=', organizationId).where('loginId', '=', id).execute();
+      return db
+        .deleteFrom('vaultLogins')
         .where('organizationId', '=', organizationId)
         .where('id', '=', id)
-        .execute()
-        .catch(rethrowConflict);
+        .returning('twoFactorEmailKey')
+        .executeTakeFirst();
     },
 
-    async deleteById(organizationId: string, id: string): Promise<boolean> {
-      await db.deleteFrom('vaultEmailCodes').where('organizationId', '=', organizationId).where('loginId', '=', id).execute();
-      const res = await db.deleteFrom('vaultLogins').where('organizationId', '=', organizationId).where('id', '=', id).executeTakeFirst();
-      return Number(res.numDeletedRows) > 0;
-    },
-
-    /** Keyset page ordered by (createdAt, id). */
     /**
      * A page of logins in creation order. Why not `selectAll`: a page would carry every sealed
      * secret and stored browser session (up to megabytes each) into memory only to drop them.
@@ -183,9 +190,70 @@ export function createVaultRepo(db: Executor) {
       }));
     },
 
-    /** Every login (in any organization) whose 2FA email is this address: the inbound SMTP recipients. */
-    async findByTwoFactorEmail(emailKey: string): Promise<Pick<LoginRow, 'id' | 'organizationId'>[]> {
-      return db.selectFrom('vaultLogins').select(['id', 'organizationId']).where('twoFactorEmailKey', '=', emailKey).limit(100).execute();
+    /** The organization's logins whose 2FA email is this address: where one inbound message is stored. */
+    async findByTwoFactorEmail(organizationId: string, emailKey: string): Promise<Pick<LoginRow, 'id' | 'organizationId'>[]> {
+      return db
+        .selectFrom('vaultLogins')
+        .select(['id', 'organizationId'])
+        .where('organizationId', '=', organizationId)
+        .where('twoFactorEmailKey', '=', emailKey)
+        .limit(100)
+        .execute();
+    },
+
+    /** The organization a 2FA address belongs to, or undefined when none claims it. */
+    async findInboxClaim(addressKey: string): Promise<string | undefined> {
+      const row = await db.selectFrom('vaultInboxClaims').select('organizationId').where('addressKey', '=', addressKey).executeTakeFirst();
+      return row?.organizationId;
+    },
+
+    /**
+     * Claims a 2FA address for the organization, or confirms it already holds it; false when another
+     * organization does. The address is the primary key, so of two organizations claiming it at once
+     * exactly one wins (PostgreSQL makes the second wait for the first to commit). The row is written
+     * even when already held, which keeps it locked until the transaction ends: a concurrent
+     * {@link releaseInboxClaim} of the same address waits, then sees this transaction's login.
+     */
+    async claimInboxAddress(addressKey: string, organizationId: string, now: string): Promise<boolean> {
+      const row = await db
+        .insertInto('vaultInboxClaims')
+        .values({ addressKey, organizationId, createdAt: now })
+        .onConflict((oc) =>
+          oc.column('addressKey').doUpdateSet({ organizationId }).where('vaultInboxClaims.organizationId', '=', organizationId),
+        )
+        .returning('organizationId')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /**
+     * Gives a 2FA address up when no login of the organization uses it any more. Run after the login
+     * write, in its transaction. Two statements on purpose: the first locks the claim (waiting for a
+     * transaction that is claiming it for a new login), the second then looks at the logins with a
+     * fresh snapshot (PostgreSQL, read committed), so that new login is seen and the claim kept.
+     */
+    async releaseInboxClaim(addressKey: string, organizationId: string): Promise<void> {
+      await db
+        .updateTable('vaultInboxClaims')
+        .set((eb) => ({ organizationId: eb.ref('organizationId') }))
+        .where('addressKey', '=', addressKey)
+        .where('organizationId', '=', organizationId)
+        .execute();
+      await db
+        .deleteFrom('vaultInboxClaims')
+        .where('addressKey', '=', addressKey)
+        .where('organizationId', '=', organizationId)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('vaultLogins')
+                .select('id')
+                .where('vaultLogins.organizationId', '=', organizationId)
+                .where('vaultLogins.twoFactorEmailKey', '=', addressKey),
+            ),
+          ),
+        )
+        .execute();
     },
 
     async findDataKey(organizationId: string): Promise<DataKeyRow | undefined> {

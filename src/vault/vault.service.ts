@@ -17,6 +17,7 @@ import {
   type LoginRow,
   type LoginSummary,
   summarize,
+  type VaultRepo,
 } from './vault.repo.js';
 import type { LoginView, StorageState, UpsertLoginInput } from './vault.schemas.js';
 
@@ -41,6 +42,18 @@ const F = {
 } as const;
 
 const emailChannel = (loginId: string): string => `vault.email-code:${loginId}`;
+/** How a 2FA address is compared everywhere (upsert, claims, inbound RCPT TO): trimmed, lower-cased. */
+const inboxKey = (address: string): string => address.trim().toLowerCase();
+const TWO_FACTOR_EMAIL_FIELD = 'body.loginConfiguration.twoFactorAuthConfiguration.twoFactorAuthEmail';
+
+/** The login's 2FA address was changed by a concurrent upsert between reading and writing it: retry. */
+class LoginChangedMeanwhile extends Error {
+  override name = 'LoginChangedMeanwhile';
+}
+/** The 2FA address of an upsert belongs to another organization. */
+class InboxAddressClaimed extends Error {
+  override name = 'InboxAddressClaimed';
+}
 const bool = (v: number | null): boolean | null => (v === null ? null : v === 1);
 const bit = (v: boolean | null | undefined): number | null => (v === null || v === undefined ? null : v ? 1 : 0);
 
@@ -202,7 +215,7 @@ function merge(
     if (tfa.alwaysRequired !== undefined) set('twoFactorAlwaysRequired', bit(tfa.alwaysRequired), `${tfaName}.alwaysRequired`);
     if (tfa.twoFactorAuthEmail !== undefined) {
       set('twoFactorEmail', tfa.twoFactorAuthEmail === null ? null : tfa.twoFactorAuthEmail.trim(), `${tfaName}.twoFactorAuthEmail`);
-      row.twoFactorEmailKey = row.twoFactorEmail?.toLowerCase() ?? null;
+      row.twoFactorEmailKey = row.twoFactorEmail === null ? null : inboxKey(row.twoFactorEmail);
     }
     secret(
       'totpSecretSealed',
@@ -246,6 +259,23 @@ function matchedFields(login: LoginRow, ids: { username: string | null; emailKey
   return out;
 }
 
+/**
+ * Moves the organization's claim on a 2FA address from `from` to `to` (either may be null), after
+ * the login row was written in the same transaction. Addresses are handled in sorted order, so two
+ * transactions moving addresses in opposite directions cannot deadlock.
+ */
+async function moveInboxClaim(r: VaultRepo, organizationId: string, from: string | null, to: string | null, now: string) {
+  if (from === to) return;
+  for (const key of [from, to].filter((k): k is string => k !== null).sort()) {
+    if (key === to) {
+      // Why: an address belongs to one organization; mail to it would otherwise reach two tenants.
+      if (!(await r.claimInboxAddress(key, organizationId, now))) throw new InboxAddressClaimed('two-factor email claimed elsewhere');
+    } else {
+      await r.releaseInboxClaim(key, organizationId);
+    }
+  }
+}
+
 export function createVaultService(deps: VaultDeps) {
   const { db, keyring, audit, state } = deps;
   const repo = createVaultRepo(db);
@@ -278,13 +308,18 @@ export function createVaultService(deps: VaultDeps) {
       const before = matches[0];
       const now = ctx.now.toISOString();
       const { row, changed } = merge(before, input, domains, cipher, before?.id ?? newId(), now);
+      const previousKey = before?.twoFactorEmailKey ?? null;
       if (!before) {
         row.organizationId = organizationId;
         await r.insert(row as Insertable<VaultLoginsTable>);
       } else if (changed.length > 0) {
         const { id: _id, organizationId: _org, createdAt: _c, ...patch } = row;
-        await r.updateById(organizationId, row.id, patch satisfies LoginPatch);
+        // Why guarded: the claim moved below is the one read with `before`; had a concurrent upsert
+        // changed the address since, this write would leave a login on an address nobody claims.
+        const updated = await r.updateById(organizationId, row.id, patch satisfies LoginPatch, previousKey);
+        if (!updated) throw new LoginChangedMeanwhile('login changed during upsert');
       }
+      await moveInboxClaim(r, organizationId, previousKey, row.twoFactorEmailKey, now);
       if (!before || changed.length > 0) {
         await audit.record(
           ctx,
@@ -315,7 +350,21 @@ export function createVaultService(deps: VaultDeps) {
         try {
           return await upsertOnce(ctx, organizationId, input, domains);
         } catch (err) {
-          if (!(err instanceof LoginIdentifierTaken)) throw err;
+          if (err instanceof InboxAddressClaimed) {
+            await audit.record(ctx, {
+              action: 'login.upsert_refused',
+              outcome: 'failure',
+              organizationId,
+              targetType: 'login',
+              data: { reason: 'two-factor email belongs to another organization' },
+            });
+            throw new AppError('resource.conflict', {
+              message: 'The two-factor email address is in use by another organization.',
+              details: [TWO_FACTOR_EMAIL_FIELD],
+              detail: 'two-factor email claimed by another organization',
+            });
+          }
+          if (!(err instanceof LoginIdentifierTaken || err instanceof LoginChangedMeanwhile)) throw err;
           if (attempt >= 4) throw new AppError('resource.conflict', { detail: 'upsert kept colliding', cause: err });
         }
       }
@@ -340,11 +389,16 @@ export function createVaultService(deps: VaultDeps) {
       return (await repo.list(organizationOf(ctx, 'vault.read'), f, limit, after)).map(presentLogin);
     },
 
+    /** Deletes a login, its captured codes, and the organization's claim on its 2FA address when no other login uses it. */
     async remove(ctx: RequestContext, id: string): Promise<void> {
       const organizationId = organizationOf(ctx, 'vault.write');
-      const deleted = await repo.deleteById(organizationId, id);
-      if (!deleted) throw new AppError('resource.not_found', { detail: 'no such login in the organization' });
-      await audit.record(ctx, { action: 'login.deleted', organizationId, targetType: 'login', targetId: id });
+      await db.transaction().execute(async (tx) => {
+        const r = createVaultRepo(tx);
+        const deleted = await r.deleteById(organizationId, id);
+        if (!deleted) throw new AppError('resource.not_found', { detail: 'no such login in the organization' });
+        if (deleted.twoFactorEmailKey !== null) await r.releaseInboxClaim(deleted.twoFactorEmailKey, organizationId);
+        await audit.record(ctx, { action: 'login.deleted', organizationId, targetType: 'login', targetId: id }, tx);
+      });
     },
 
     /** The current RFC 6238 code from the stored seed. */
@@ -438,14 +492,15 @@ export function createVaultService(deps: VaultDeps) {
       }
     },
 
-    /** True when some login (in any organization) has this address as its 2FA email: the RCPT TO check. */
+    /** True when an organization has claimed this address for its logins' 2FA email: the RCPT TO check. */
     async acceptsRecipient(address: string): Promise<boolean> {
-      return (await repo.findByTwoFactorEmail(address.trim().toLowerCase())).length > 0;
+      return (await repo.findInboxClaim(inboxKey(address))) !== undefined;
     },
 
     /**
-     * Stores what an inbound message carries (code and/or link), sealed, for every login whose
-     * 2FA email is one of `recipients`, and wakes the waiting long polls. Returns how many it stored.
+     * Stores what an inbound message carries (code and/or link), sealed, for the logins whose 2FA
+     * email is one of `recipients` — for each address, only in the organization that claims it —
+     * and wakes the waiting long polls. Returns how many it stored.
      */
     async deliverEmail(
       recipients: string[],
@@ -456,8 +511,11 @@ export function createVaultService(deps: VaultDeps) {
       if (!found.code && !found.link) return 0;
       await repo.deleteExpiredEmailCodes(at.toISOString());
       let stored = 0;
-      for (const address of new Set(recipients.map((r) => r.trim().toLowerCase()))) {
-        for (const login of await repo.findByTwoFactorEmail(address)) {
+      for (const address of new Set(recipients.map(inboxKey))) {
+        // Why through the claim: a code is a secret of the one organization the address belongs to.
+        const organizationId = await repo.findInboxClaim(address);
+        if (organizationId === undefined) continue;
+        for (const login of await repo.findByTwoFactorEmail(organizationId, address)) {
           const cipher = await keys.forOrganization(login.organizationId);
           const codeId = newId();
           await repo.insertEmailCode({

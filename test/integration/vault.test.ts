@@ -365,8 +365,16 @@ describe('organization isolation', () => {
       expect((await t.req(method, path, { apiKey: keyB })).status, `${method} ${path}`).toBe(404);
     }
     expect((await t.req('GET', '/logins', { apiKey: keyB })).body.logins.map((l: any) => l.id)).not.toContain(a.id);
-    // The same identity in organization B is B's own login, not A's.
-    const b = (await kaizen('/logins/upsert', body, keyB)).body;
+    // The same identity in organization B is B's own login, not A's (with its own 2FA address:
+    // A's belongs to A, see vault-inbox.test.ts).
+    const tfaB = { ...body.loginConfiguration.twoFactorAuthConfiguration, twoFactorAuthEmail: `${unique('b')}@inbox.test` };
+    const b = (
+      await kaizen(
+        '/logins/upsert',
+        { ...body, loginConfiguration: { ...body.loginConfiguration, twoFactorAuthConfiguration: tfaB } },
+        keyB,
+      )
+    ).body;
     expect(b.id).not.toBe(a.id);
     expect(b.organizationId).toBe(orgB);
     expect((await t.req('GET', `/logins/${a.id}`, { apiKey: t.adminKey })).body).toEqual(a);

@@ -5,6 +5,7 @@ import * as m0003 from './0003_vault.js';
 import * as m0004 from './0004_directory.js';
 import * as m0005 from './0005_mfa.js';
 import * as m0006 from './0006_federation.js';
+import * as m0007 from './0007_vault_inbox_claims.js';
 
 /** Every migration, by name. Names sort in the order they run; one set serves SQLite and PostgreSQL. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_directory': m0004,
   '0006_federation': m0006,
   '0005_mfa': m0005,
+  '0007_vault_inbox_claims': m0007,
 };
