@@ -3,6 +3,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { RequestContext } from '../auth/principal.js';
 import { constantTimeEqual, type MasterKeyring, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
+import { ownProps } from '../http/safe-keys.js';
 import type { User } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
 import type { LoginInput } from '../sessions/sessions.service.js';
@@ -66,7 +67,7 @@ const IDP_NAME = /^idps\/([a-z]([a-z0-9-]{0,61}[a-z0-9])?)$/;
 function cleanMapping(m: FieldMapping | undefined): FieldMapping | undefined {
   if (!m) return undefined;
   const out: FieldMapping = {};
-  for (const k of ['identifier', 'displayName', 'email', 'phone', 'emailVerified'] as const) if (m[k]) out[k] = m[k];
+  for (const k of ['identifier', 'displayName', 'email', 'phone', 'emailVerified'] as const) if (Object.hasOwn(m, k) && m[k]) out[k] = m[k];
   return out;
 }
 
@@ -269,7 +270,9 @@ export function createIdpsService(deps: IdpsDeps) {
     },
     redirectUri,
 
-    async create(ctx: RequestContext, input: CreateIdpInput, queryId?: string) {
+    async create(ctx: RequestContext, body: CreateIdpInput, queryId?: string) {
+      // Why: absent fields have defaults (`allowJitProvisioning ?? true`); only what the request set is read.
+      const input = ownProps(body);
       const p = ctx.principal;
       assertThat(p, 'auth.unauthenticated');
       assertThat(p.scopes.has('idps:write'), 'auth.forbidden', 'missing scope idps:write');
@@ -330,7 +333,9 @@ export function createIdpsService(deps: IdpsDeps) {
       return present(await administered(ctx, id));
     },
 
-    async update(ctx: RequestContext, id: string, input: UpdateIdpInput) {
+    async update(ctx: RequestContext, id: string, body: UpdateIdpInput) {
+      // Why: an absent field keeps its stored value; only what the request set is read.
+      const input = ownProps(body);
       const before = await administered(ctx, id);
       const kind = before.type === 'OIDC' ? 'oidcConfig' : 'oauth2Config';
       const other = before.type === 'OIDC' ? 'oauth2Config' : 'oidcConfig';

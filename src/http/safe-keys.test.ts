@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findForbiddenKey, findKey, isForbiddenKey, mentionsForbiddenKey } from './safe-keys.js';
+import { findForbiddenKey, findKey, isForbiddenKey, mentionsForbiddenKey, ownProps } from './safe-keys.js';
 
 describe('forbidden keys', () => {
   it('knows the three names in any case, and nothing longer', () => {
@@ -46,5 +46,16 @@ describe('forbidden keys', () => {
     expect(findForbiddenKey(parsed, '{"\\u0063onstructor":1}')).toBe('constructor');
     expect(findForbiddenKey({ constructor: 1 }, '{}')).toBeUndefined();
     expect(findForbiddenKey({ constructor: 1 })).toBe('constructor');
+  });
+
+  it('copies option bags so that nothing is inherited', () => {
+    const bag = ownProps(
+      Object.assign(Object.create({ bootstrap: true }), { roles: ['member'] }) as { bootstrap?: boolean; roles?: string[] },
+    );
+    expect(bag.bootstrap).toBeUndefined();
+    expect(bag.roles).toEqual(['member']);
+    expect(Object.getPrototypeOf(bag)).toBeNull();
+    expect(ownProps<{ a?: number }>(undefined).a).toBeUndefined();
+    expect(ownProps<{ toString?: unknown }>({}).toString).toBeUndefined();
   });
 });

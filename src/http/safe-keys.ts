@@ -77,3 +77,13 @@ export function findForbiddenKey(value: unknown, text?: string): string | undefi
   if (text !== undefined && !MAY_HOLD_FORBIDDEN.test(text)) return undefined;
   return findKey(value, isForbiddenKey);
 }
+
+/**
+ * A copy of `bag`'s own enumerable properties on an object without a prototype: reading a field the
+ * caller did not set gives `undefined`, never an inherited value. For option bags and request inputs
+ * whose absent fields carry meaning (`options.bootstrap`, `input.roles ?? ['member']`), so that even a
+ * polluted `Object.prototype` cannot supply one.
+ */
+export function ownProps<T extends object>(bag: T | undefined | null): T {
+  return Object.assign(Object.create(null) as T, bag);
+}
