@@ -1,4 +1,4 @@
-import type { Filter } from 'scim2-parse-filter';
+import type { AttrExp, Filter, LogExp, NotFilter, ValuePath } from 'scim2-parse-filter';
 import { AppError } from '../../errors/index.js';
 import { findKey, mentionsForbiddenKey } from '../../http/safe-keys.js';
 
@@ -76,10 +76,22 @@ export function assertSafeAttributeParams(params: AttributeParams): void {
 export function forbiddenFilterAttribute(filter: Filter): string | undefined {
   const stack: Filter[] = [filter];
   for (let f = stack.pop(); f; f = stack.pop()) {
-    if ('filters' in f) stack.push(...f.filters);
-    if ('filter' in f) stack.push(f.filter);
-    if ('valFilter' in f) stack.push(f.valFilter);
-    if ('attrPath' in f && mentionsForbiddenKey(f.attrPath)) return f.attrPath;
+    // By operator, not by `in`: a node's shape follows from its own `op`, never from what it inherits.
+    switch (f.op) {
+      case 'and':
+      case 'or':
+        stack.push(...(f as LogExp).filters);
+        break;
+      case 'not':
+        stack.push((f as NotFilter).filter);
+        break;
+      case '[]':
+        stack.push((f as ValuePath).valFilter);
+        if (mentionsForbiddenKey((f as ValuePath).attrPath)) return (f as ValuePath).attrPath;
+        break;
+      default:
+        if (mentionsForbiddenKey((f as AttrExp).attrPath)) return (f as AttrExp).attrPath;
+    }
   }
   return undefined;
 }
