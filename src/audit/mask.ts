@@ -12,10 +12,13 @@ export function maskAuditData(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[truncated]';
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => maskAuditData(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    // Field names (e.g. `changedFields: ['password']`) are fine; values under a secret key are not.
-    out[k] = SECRET_KEY.test(k) && k !== 'changedFields' && typeof v !== 'boolean' ? '[redacted]' : maskAuditData(v, depth + 1);
-  }
-  return out;
+  // Why: `Object.fromEntries` defines each key as an own property; an assignment `out[k] = …` with a
+  // key `__proto__` would replace the copy's prototype instead of copying the value.
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      // Field names (e.g. `changedFields: ['password']`) are fine; values under a secret key are not.
+      SECRET_KEY.test(k) && k !== 'changedFields' && typeof v !== 'boolean' ? '[redacted]' : maskAuditData(v, depth + 1),
+    ]),
+  );
 }

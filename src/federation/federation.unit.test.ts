@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mapProfile, readPath } from './profile.js';
 import { allowedReturnUrl } from './return-url.js';
 import { subjectMatches } from './workload/subject-pattern.js';
 import { resolveIssuer, WORKLOAD_ISSUERS } from './workload/workload.service.js';
@@ -48,5 +49,32 @@ describe('allowedReturnUrl', () => {
     ]) {
       expect(allowedReturnUrl(bad, pub, allowed), bad).toBeUndefined();
     }
+  });
+});
+
+describe('mapProfile', () => {
+  const defaults = { identifier: 'sub', displayName: 'name', email: 'email', phone: 'phone_number', emailVerified: 'email_verified' };
+
+  it('reads claims through own properties only (issue 14)', () => {
+    // Stands for a polluted Object.prototype: what a claims object inherits is never a claim.
+    const claims = Object.assign(Object.create({ email_verified: true, email: 'victim@example.test' }), { sub: 's1' });
+    expect(mapProfile(claims, {}, defaults)).toEqual({
+      subject: 's1',
+      email: undefined,
+      emailVerified: false,
+      displayName: undefined,
+      givenName: undefined,
+      familyName: undefined,
+      phone: undefined,
+    });
+    const mapping = Object.create({ email: 'other' });
+    expect(mapProfile({ sub: 's1', email: 'a@b.c', other: 'x@y.z' }, mapping, defaults).email).toBe('a@b.c');
+  });
+
+  it('reads nothing through constructor or __proto__ paths', () => {
+    expect(readPath({ a: {} }, 'a.constructor.name')).toBeUndefined();
+    expect(readPath({ a: {} }, 'a.__proto__')).toBeUndefined();
+    expect(readPath(JSON.parse('{"a":{"__proto__":{"b":1}}}'), 'a.__proto__.b')).toBe(1);
+    expect(readPath({ a: { b: 'c' } }, 'a.b')).toBe('c');
   });
 });

@@ -3,6 +3,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import { authorize, can, inOrganization, type RequestContext } from '../auth/index.js';
 import { constantTimeEqual, type MasterKeyring, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
+import { ownProps } from '../http/safe-keys.js';
 import type { User } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
 import type { LoginInput } from '../sessions/sessions.service.js';
@@ -65,7 +66,7 @@ const IDP_NAME = /^idps\/([a-z]([a-z0-9-]{0,61}[a-z0-9])?)$/;
 function cleanMapping(m: FieldMapping | undefined): FieldMapping | undefined {
   if (!m) return undefined;
   const out: FieldMapping = {};
-  for (const k of ['identifier', 'displayName', 'email', 'phone', 'emailVerified'] as const) if (m[k]) out[k] = m[k];
+  for (const k of ['identifier', 'displayName', 'email', 'phone', 'emailVerified'] as const) if (Object.hasOwn(m, k) && m[k]) out[k] = m[k];
   return out;
 }
 
@@ -258,7 +259,9 @@ export function createIdpsService(deps: IdpsDeps) {
   return {
     redirectUri,
 
-    async create(ctx: RequestContext, input: CreateIdpInput, queryId?: string) {
+    async create(ctx: RequestContext, body: CreateIdpInput, queryId?: string) {
+      // Why: absent fields have defaults (`allowJitProvisioning ?? true`); only what the request set is read.
+      const input = ownProps(body);
       const p = authorize(ctx.principal, 'idp.write', inOrganization(ctx.principal?.organizationId ?? ''));
       if (input.identityProviderId && queryId && input.identityProviderId !== queryId) {
         throw new AppError('request.invalid', { details: ['query.identityProviderId'], detail: 'id differs from body' });
@@ -317,7 +320,9 @@ export function createIdpsService(deps: IdpsDeps) {
       return present(await administered(ctx, id));
     },
 
-    async update(ctx: RequestContext, id: string, input: UpdateIdpInput) {
+    async update(ctx: RequestContext, id: string, body: UpdateIdpInput) {
+      // Why: an absent field keeps its stored value; only what the request set is read.
+      const input = ownProps(body);
       const before = await administered(ctx, id);
       const kind = before.type === 'OIDC' ? 'oidcConfig' : 'oauth2Config';
       const other = before.type === 'OIDC' ? 'oauth2Config' : 'oidcConfig';

@@ -24,12 +24,18 @@ export class ProviderError extends Error {
   }
 }
 
-/** Reads `a.b.c` from a JSON object. */
+/**
+ * Reads `a.b.c` from a JSON object, through own properties only: `constructor.name` or
+ * `__proto__.x` read nothing.
+ */
 export function readPath(source: Record<string, unknown>, path: string | undefined): unknown {
   if (!path) return undefined;
   let value: unknown = source;
   for (const part of path.split('.')) {
     if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    // Why: the path comes from an administrator's field mapping and the object from the provider; an
+    // inherited value (a polluted `email_verified`) must never count as a claim, since it links accounts.
+    if (!Object.hasOwn(value, part)) return undefined;
     value = (value as Record<string, unknown>)[part];
   }
   return value;
@@ -44,7 +50,7 @@ const text = (v: unknown, max = 512): string | undefined => {
 
 /** Applies a field mapping over claims (OIDC) or a userinfo document (OAuth2). */
 export function mapProfile(source: Record<string, unknown>, mapping: FieldMapping, defaults: Required<FieldMapping>): ExternalProfile {
-  const pick = (k: keyof FieldMapping) => readPath(source, mapping[k] ?? defaults[k]);
+  const pick = (k: keyof FieldMapping) => readPath(source, (Object.hasOwn(mapping, k) ? mapping[k] : undefined) ?? defaults[k]);
   const subject = text(pick('identifier'), 255);
   if (!subject) throw new ProviderError('no_subject');
   const verified = pick('emailVerified');
@@ -53,8 +59,8 @@ export function mapProfile(source: Record<string, unknown>, mapping: FieldMappin
     email: text(pick('email'), 254)?.toLowerCase(),
     emailVerified: verified === true || verified === 'true',
     displayName: text(pick('displayName'), 200),
-    givenName: text(source.given_name, 200),
-    familyName: text(source.family_name, 200),
+    givenName: text(readPath(source, 'given_name'), 200),
+    familyName: text(readPath(source, 'family_name'), 200),
     phone: text(pick('phone'), 64),
   };
 }

@@ -1,15 +1,41 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBodyParser, FastifyInstance } from 'fastify';
 import { AppError } from '../errors/index.js';
+import { findForbiddenKey } from './safe-keys.js';
 
 /** `application/json`, `application/*+json` (json-patch, scim, problem…) and `text/json`: parsed as plain JSON. */
 export const JSON_TYPES = /^(application\/(?:[\w.-]+\+)?json|text\/json)(?:\s*;.*)?$/i;
 
 /**
+ * Fastify's JSON parser (secure-json-parse: refuses `__proto__` keys and `constructor` keys
+ * holding a `prototype`), then a refusal of any `__proto__`, `constructor` or `prototype` key at
+ * any depth, in any letter case. Every parser below goes through it.
+ */
+function safeJsonParser(app: FastifyInstance): FastifyBodyParser<string> {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  return (req, body, done) => {
+    parseJson(req, body, (err, value) => {
+      if (err) return done(err, undefined);
+      // Why: secure-json-parse lets `{"constructor": {...}}` and `{"prototype": {...}}` through, and code
+      // that copies or walks a body by its keys (a merge, a SCIM path) would follow them to a shared
+      // prototype. No request of ours needs such a key, so it is refused like `__proto__`.
+      const where = findForbiddenKey(value, body);
+      if (where !== undefined) {
+        return done(
+          new AppError('request.malformed_body', { details: [`body.${where}`.slice(0, 256)], detail: `forbidden key at ${where}` }),
+          undefined,
+        );
+      }
+      done(null, value);
+    });
+  };
+}
+
+/**
  * Replaces Fastify's parsers: only JSON media types are accepted (others answer 415).
- * secure-json-parse refuses `__proto__` / `constructor.prototype` keys.
+ * Keys named `__proto__`, `constructor` or `prototype` are refused (400) at any depth.
  */
 export function registerJsonParsers(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const parseJson = safeJsonParser(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, parseJson);
 }
@@ -19,7 +45,7 @@ export function registerJsonParsers(app: FastifyInstance): void {
  * the content type says, or when there is none (`curl -d` sends x-www-form-urlencoded).
  */
 export function registerLenientJsonParser(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const parseJson = safeJsonParser(app);
   app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, {});
     parseJson(req, String(body), done);
@@ -31,7 +57,7 @@ export function registerLenientJsonParser(app: FastifyInstance): void {
  * else is the seed's 400 (not 415).
  */
 export function registerStrictJsonParser(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const parseJson = safeJsonParser(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/json(?:\s*;.*)?$/i, { parseAs: 'string' }, parseJson);
   app.addContentTypeParser('*', (_req, _payload, done) => {

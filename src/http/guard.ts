@@ -67,7 +67,8 @@ export function registerGuard(app: FastifyInstance, config: Config, getVerifiers
   app.addHook('onRequest', async (req) => {
     if (req.is404) return;
     const route = req.routeOptions.config;
-    const mode = route.auth ?? 'required';
+    // Own properties only: even a polluted Object.prototype cannot switch authentication off.
+    const mode = (Object.hasOwn(route, 'auth') ? route.auth : undefined) ?? 'required';
     if (mode === 'none') return;
     const tries = attempts(req, getVerifiers(), route.apiKeyOnly === true);
     let principal: Principal | undefined;
@@ -85,7 +86,8 @@ export function registerGuard(app: FastifyInstance, config: Config, getVerifiers
     if (principal.via === 'cookie' && UNSAFE.has(req.method) && !originAllowed(req, config)) {
       throw new AppError('request.cross_site');
     }
-    if (principal.restriction && !route.allowRestricted?.includes(principal.restriction)) {
+    const allowRestricted = Object.hasOwn(route, 'allowRestricted') ? route.allowRestricted : undefined;
+    if (principal.restriction && !allowRestricted?.includes(principal.restriction)) {
       throw new AppError(principal.restriction === 'password_change' ? 'auth.password_change_required' : 'auth.mfa_enrollment_required');
     }
     for (const scope of route.scopes ?? []) {

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { authorize, type RequestContext, userTarget } from '../auth/index.js';
 import { AppError, assertThat } from '../errors/index.js';
+import { ownProps } from '../http/safe-keys.js';
 import type { ApiKeysService } from '../identity/api-keys/api-keys.service.js';
 import type { UserSetting } from '../identity/users/settings.repo.js';
 import { PROFILE_FIELDS, type User, type UserPatch } from '../identity/users/users.repo.js';
@@ -106,7 +107,7 @@ export function createAccountService(deps: { users: UsersService; apiKeys: ApiKe
     async update(ctx: RequestContext, body: ProfileUpdateBody): Promise<AccountView> {
       const user = await me(ctx);
       views.delete(user.id);
-      const input = body.user ?? {};
+      const input: Record<string, unknown> = ownProps(Object.hasOwn(body, 'user') ? body.user : undefined);
       const patch: UserPatch = {};
       const invalid: string[] = [];
       for (const field of PROFILE_FIELDS) {
@@ -142,7 +143,7 @@ export function createAccountService(deps: { users: UsersService; apiKeys: ApiKe
       const settingChanges: { id: number; value: string }[] = [];
       for (const [i, raw] of settingsIn.entries()) {
         if (!raw || typeof raw !== 'object') throw new AppError('request.invalid', { details: [`body.user.settings.${i}`] });
-        const s = raw as Record<string, unknown>;
+        const s = ownProps(raw as Record<string, unknown>);
         const target = current.find(
           (c) => (typeof s.id === 'number' && c.id === s.id) || (c.category === s.category && c.group === s.group && c.name === s.name),
         );

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollutionWatch } from '../helpers/pollution.js';
 import { ADMIN, buildTestApp, type TestApp } from '../helpers/test-app.js';
 import { budget, isErrorBody, isScimErrorBody, rawRequest, waitHealthy } from './helpers.js';
 
@@ -26,6 +27,8 @@ let routes: Route[];
 let victimUserId: string;
 let victimKeyId: number;
 const held: string[] = [];
+/** The app runs in this process: a request that pollutes a built-in shows here (issue 14). */
+const watch = pollutionWatch();
 
 function deref(schema: Schema | undefined): Schema {
   let s = schema ?? {};
@@ -147,6 +150,83 @@ const hostileBody: fc.Arbitrary<Attempt> = fc.oneof(
   fc.string({ maxLength: 50 }).map((s) => ({ body: s, contentType: 'application/json' })),
 );
 
+// ---------- prototype names (issue 14) ----------
+
+const PROTO_WORDS = ['__proto__', 'constructor', 'prototype', '__PROTO__', 'Constructor', 'PROTOTYPE'] as const;
+/** Attribute paths and filters that walked scim-patch (or a naive path walk) onto a shared prototype. */
+const PROTO_PATHS = [
+  '__proto__.bootstrap',
+  'constructor.prototype.bootstrap',
+  'name.__proto__.bootstrap',
+  'name.constructor.prototype.bootstrap',
+  'emails[type eq "work"].__proto__.bootstrap',
+  'emails[__proto__ eq "x"].value',
+  '__proto__',
+  '__proto__:bootstrap',
+  'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:__proto__',
+  'Constructor.Prototype.bootstrap',
+  'a".__proto__."b',
+  '__proto__ eq "x"',
+  'members[value eq "x"].constructor',
+] as const;
+/** Text naming a prototype: for string values, path parameters and query values. */
+const protoText: fc.Arbitrary<string> = fc.constantFrom(...PROTO_WORDS, ...PROTO_PATHS);
+/** A key naming a prototype, bare or inside a dotted or URN key. */
+const protoKey: fc.Arbitrary<string> = fc.constantFrom(...PROTO_WORDS, ...PROTO_PATHS.filter((p) => !p.includes(' ')));
+const protoValue: fc.Arbitrary<unknown> = fc.constantFrom(true, 'x', { bootstrap: true }, [{ bootstrap: true }], {
+  prototype: { bootstrap: true },
+});
+
+/** Every object (not array) inside a JSON value, the value itself included. */
+function objectsIn(value: unknown): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  const stack = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === 'object') {
+      found.push(v as Record<string, unknown>);
+      stack.push(...Object.values(v));
+    }
+  }
+  return found;
+}
+
+/**
+ * A deep copy of `value` with each `[key, value, at]` added as an own property of the `at`-th object
+ * inside it (at any depth). Defined, not assigned: `o.__proto__ = …` would set the prototype.
+ */
+function withKeys(value: unknown, additions: Array<[string, unknown, number]>): unknown {
+  const root: unknown = JSON.parse(JSON.stringify(value ?? null)) ?? {};
+  const target = objectsIn(root).length ? root : {};
+  const objects = objectsIn(target);
+  for (const [key, v, at] of additions) {
+    Object.defineProperty(objects[at % objects.length], key, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return target;
+}
+
+/** A deep copy of `value` with the `at`-th string values (at any depth, in objects and arrays) replaced. */
+function withStrings(value: unknown, replacements: Array<[string, number]>): unknown {
+  const root: unknown = JSON.parse(JSON.stringify(value ?? null));
+  const slots: Array<[Record<string, unknown>, string]> = [];
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    for (const [k, child] of Object.entries(v)) {
+      if (typeof child === 'string') slots.push([v as Record<string, unknown>, k]);
+      else stack.push(child);
+    }
+  }
+  if (!slots.length) return typeof root === 'string' ? (replacements[0]?.[0] ?? root) : root;
+  for (const [text, at] of replacements) {
+    const [holder, key] = slots[at % slots.length]!;
+    holder[key] = text;
+  }
+  return root;
+}
+
 const pathParam = (name: string): fc.Arbitrary<string> =>
   fc.oneof(
     fc.constant(name === 'id' ? victimUserId : 'x'),
@@ -154,6 +234,7 @@ const pathParam = (name: string): fc.Arbitrary<string> =>
     fc.uuid(),
     fc.integer({ min: -5, max: 1e12 }).map(String),
     fc.constantFrom('__proto__', 'constructor', '..%2F..%2Fetc%2Fpasswd', '%00', '%FF%FE', "1' OR '1'='1", '0x10', '1e3', '-0', 'NaN'),
+    protoText.map(encodeURIComponent),
     fc.constant('y'.repeat(600)),
     fc.string({ minLength: 1, maxLength: 20 }).map(encodeURIComponent),
   );
@@ -168,11 +249,17 @@ const queryString: fc.Arbitrary<string> = fc
         'request',
         '__proto__',
         'constructor[prototype][x]',
+        'constructor',
+        'prototype',
+        '__proto__[bootstrap]',
         'a[b][c]',
         'userName',
         'action',
+        'attributes',
+        'excludedAttributes',
+        'sortBy',
       ),
-      fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('-1', '1e9', '0', 'x'.repeat(5000), '%FF', '[]', '{}')),
+      fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('-1', '1e9', '0', 'x'.repeat(5000), '%FF', '[]', '{}'), protoText),
     ),
     { maxLength: 4 },
   )
@@ -202,12 +289,15 @@ async function headersFor(auth: Auth): Promise<Record<string, string>> {
   }
 }
 
-async function check(method: string, url: string, headers: Record<string, string>, body?: string | Buffer): Promise<void> {
+/** Sends one request and checks the answer; returns its status. */
+async function check(method: string, url: string, headers: Record<string, string>, body?: string | Buffer): Promise<number> {
   const res = await fetch(url, { method, headers, ...(body !== undefined && method !== 'GET' && method !== 'HEAD' ? { body } : {}) });
   const text = await res.text();
   const where = `${res.status} ← ${method} ${url.replace(t.url, '').slice(0, 120)}: ${text.slice(0, 300)}`;
+  // After every request: nothing it carried reached a shared prototype (the check also undoes it).
+  expect(watch.check(), `built-ins polluted by ${where} ${typeof body === 'string' ? body.slice(0, 300) : ''}`).toEqual([]);
   // Load shedding (@fastify/under-pressure) on a saturated machine is the one 5xx allowed: 503 service.unavailable.
-  if (res.status === 503 && text.includes('"service.unavailable"')) return;
+  if (res.status === 503 && text.includes('"service.unavailable"')) return res.status;
   expect(res.status, where).toBeLessThan(500);
   if (res.status >= 400) {
     let parsed: unknown;
@@ -222,6 +312,7 @@ async function check(method: string, url: string, headers: Record<string, string
   }
   expect(text.includes(SECRET), `secret echoed: ${where}`).toBe(false);
   for (const h of held) expect(text.includes(h), `held secret echoed: ${where}`).toBe(false);
+  return res.status;
 }
 
 function urlFor(route: Route, params: Record<string, string>, query: string): string {
@@ -251,6 +342,7 @@ describe('fuzzing every route from /openapi.json', () => {
   afterAll(async () => {
     if (t) expect(t.logs().includes(SECRET), 'a secret reached the logs').toBe(false);
     await t?.close();
+    expect(watch.check(), 'built-ins polluted').toEqual([]);
   });
 
   it('found the routes', () => {
@@ -293,6 +385,77 @@ describe('fuzzing every route from /openapi.json', () => {
         { numRuns: Math.ceil(RUNS / 2) },
       );
     }
+  });
+
+  it('answers every route with prototype names in keys at any depth, string values, path parameters and queries', async () => {
+    for (const route of routes) {
+      const bodySchema = route.op.requestBody?.content?.['application/json']?.schema;
+      const paramNames = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+      const params = fc.record(Object.fromEntries(paramNames.map((n) => [n, pathParam(n)])) as Record<string, fc.Arbitrary<string>>);
+      const body = fc.oneof(
+        fc
+          .tuple(arbitraryFor(bodySchema), fc.array(fc.tuple(protoKey, protoValue, fc.nat()), { minLength: 1, maxLength: 3 }))
+          .map(([v, additions]) => withKeys(v, additions)),
+        fc
+          .tuple(arbitraryFor(bodySchema), fc.array(fc.tuple(protoText, fc.nat()), { minLength: 1, maxLength: 3 }))
+          .map(([v, replacements]) => withStrings(v, replacements)),
+      );
+      const contentType = fc.constantFrom('application/json', 'application/scim+json', 'text/plain');
+      await fc.assert(
+        fc.asyncProperty(params, queryString, body, authArb, contentType, async (p, q, b, auth, type) => {
+          const headers = { ...(await headersFor(auth)), 'content-type': type };
+          await check(route.method, urlFor(route, p, q), headers, route.method === 'GET' ? undefined : JSON.stringify(b));
+        }),
+        { numRuns: RUNS },
+      );
+    }
+  });
+
+  it('answers SCIM PATCH operations on prototype paths and keys with a 400, on a real user and group', async () => {
+    const scimHeaders = { 'x-api-key': t.adminKey, 'content-type': 'application/scim+json' };
+    // A user and a group of its own: the routes above may have deleted or changed the shared victim.
+    const create = async (path: string, resource: unknown): Promise<string> => {
+      const res = await fetch(`${t.url}/scim/v2${path}`, { method: 'POST', headers: scimHeaders, body: JSON.stringify(resource) });
+      const text = await res.text();
+      expect(res.status, text).toBe(201);
+      return (JSON.parse(text) as { id: string }).id;
+    };
+    const suffix = randomBytes(4).toString('hex');
+    const userId = await create('/Users', {
+      userName: `fuzz-${suffix}`,
+      name: { givenName: 'F' },
+      emails: [{ type: 'work', value: `fuzz-${suffix}@example.test` }],
+    });
+    const groupId = await create('/Groups', { displayName: `fuzz-${suffix}`, members: [{ value: userId }] });
+    const value = fc.oneof(
+      protoValue,
+      fc.array(fc.tuple(protoKey, protoValue, fc.nat()), { minLength: 1, maxLength: 2 }).map((a) => withKeys({ name: {} }, a)),
+    );
+    const operation = fc.record({
+      op: fc.constantFrom('add', 'replace', 'remove', 'Add', 'Replace'),
+      path: fc.option(
+        fc.oneof(
+          fc.constantFrom(...PROTO_PATHS),
+          protoText.map((w) => `name.${w}.x`),
+        ),
+        { nil: undefined },
+      ),
+      value,
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 3 }), fc.boolean(), async (operations, onGroup) => {
+        const target = onGroup ? `/scim/v2/Groups/${groupId}` : `/scim/v2/Users/${userId}`;
+        const body = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: operations });
+        const status = await check('PATCH', `${t.url}${target}`, scimHeaders, body);
+        // Every path above names a prototype, and so does every key the values add; a remove needs a
+        // path and a no-path operation an object. Only `{"bootstrap": true}` without path is acceptable.
+        const acceptable = operations.every(
+          (o) => o.path === undefined && o.op !== 'remove' && JSON.stringify(o.value) === '{"bootstrap":true}',
+        );
+        if (status !== 503) expect(status, `${target} ${body}`).toBe(acceptable ? (onGroup ? 204 : 200) : 400);
+      }),
+      { numRuns: RUNS * 4 },
+    );
   });
 
   it('survives header abuse and malformed HTTP', async () => {

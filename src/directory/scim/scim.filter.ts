@@ -1,17 +1,29 @@
 import { type Filter, parse } from 'scim2-parse-filter';
 import { AppError } from '../../errors/index.js';
+import { forbiddenFilterAttribute } from './scim.paths.js';
 
 /** RFC 7643: these compare case-sensitively; every other string attribute ignores case. */
 const CASE_EXACT = new Set(['id', 'externalid', 'meta.version', 'members.value', 'groups.value']);
 
-/** Parses a SCIM filter (`userName eq "x" and emails[type eq "work"].value eq "y"`). */
+/**
+ * Parses a SCIM filter (`userName eq "x" and emails[type eq "work"].value eq "y"`). A filter on an
+ * attribute named `__proto__`, `constructor` or `prototype` is refused (`scim.invalid_filter`).
+ */
 export function parseFilter(text: string | undefined): Filter | undefined {
   if (text === undefined || text.trim() === '') return undefined;
+  let filter: Filter;
   try {
-    return parse(text);
+    filter = parse(text);
   } catch (cause) {
     throw new AppError('scim.invalid_filter', { detail: (cause as Error).message, cause });
   }
+  // Why: attribute paths are looked up on resources by name; one that names a prototype is never a
+  // real attribute and is refused before anything evaluates it.
+  const forbidden = forbiddenFilterAttribute(filter);
+  if (forbidden !== undefined) {
+    throw new AppError('scim.invalid_filter', { details: ['filter'], detail: `forbidden attribute name ${forbidden.slice(0, 256)}` });
+  }
+  return filter;
 }
 
 /**

@@ -88,6 +88,7 @@ export const ListQuery = Type.Object({
   count: Type.Optional(Type.Integer({ description: 'Page size; at most 1000, negative counts as 0' })),
   attributes: Type.Optional(Type.String({ maxLength: 2048 })),
   excludedAttributes: Type.Optional(Type.String({ maxLength: 2048, description: 'e.g. `members`' })),
+  sortBy: Type.Optional(Type.String({ maxLength: 256, description: 'Sorting is not supported (`sort.supported: false`): ignored' })),
 });
 
 export const GetQuery = Type.Object({

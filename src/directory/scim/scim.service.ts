@@ -7,6 +7,7 @@ import type { User, UserState } from '../../identity/users/users.repo.js';
 import type { UpdateUserInput, UsersService } from '../../identity/users/users.service.js';
 import { discoveryDocuments } from './scim.discovery.js';
 import { eqHint, matches, parseFilter } from './scim.filter.js';
+import { assertSafeAttributeParams, assertSafeKeys, assertSafePatch } from './scim.paths.js';
 import type { DirectoryGroup, GroupMembership, ScimAttributes, ScimRepo } from './scim.repo.js';
 import { SCIM, type ScimGroupOut, type ScimUserOut } from './scim.schemas.js';
 
@@ -24,6 +25,8 @@ export interface ListParams {
   count?: number | undefined;
   attributes?: string | undefined;
   excludedAttributes?: string | undefined;
+  /** Sorting is not supported (`sort.supported: false`): only checked, never applied. */
+  sortBy?: string | undefined;
 }
 
 export interface Projection {
@@ -473,6 +476,7 @@ export function createScimService(deps: ScimDeps) {
 
     async listUsers(ctx: RequestContext, params: ListParams) {
       const organizationId = orgOf(ctx);
+      assertSafeAttributeParams(params);
       const filter = parseFilter(params.filter);
       const presented = await presentUsers(await userCandidates(organizationId, filter));
       const matched = filter ? presented.filter((r) => matches(r, filter)) : presented;
@@ -482,12 +486,15 @@ export function createScimService(deps: ScimDeps) {
     },
 
     async getUser(ctx: RequestContext, id: string, projection: Projection = {}) {
-      return project(await presentUser(await findUser(orgOf(ctx), id)), projection) as ScimUserOut;
+      const organizationId = orgOf(ctx);
+      assertSafeAttributeParams(projection);
+      return project(await presentUser(await findUser(organizationId, id)), projection) as ScimUserOut;
     },
 
     /** POST /Users. `password` is ignored; `active: false` creates the user suspended. */
     async createUser(ctx: RequestContext, body: Resource) {
       orgOf(ctx);
+      assertSafeKeys(body);
       const cols = columnsOf(body);
       const active = parseActive(body.active);
       const { user } = await users.create(ctx, {
@@ -510,6 +517,7 @@ export function createScimService(deps: ScimDeps) {
     /** PUT /Users/{id}: the body replaces the resource. */
     async replaceUser(ctx: RequestContext, id: string, body: Resource) {
       const user = await findUser(orgOf(ctx), id);
+      assertSafeKeys(body);
       if (body.id !== undefined && body.id !== id) throw new AppError('scim.mutability', { detail: 'id cannot change' });
       return presentUser(await writeUser(ctx, user, body));
     },
@@ -517,8 +525,12 @@ export function createScimService(deps: ScimDeps) {
     /** PATCH /Users/{id} (RFC 7644 §3.5.2), including Entra's `"False"` and no-path forms. */
     async patchUser(ctx: RequestContext, id: string, operations: PatchOperationInput[]) {
       const user = await findUser(orgOf(ctx), id);
+      assertSafePatch(operations);
       const { groups: _groups, ...current } = await presentUser(user);
       const ops = normalizeUserOps(operations, (current.schemas as string[]) ?? []);
+      // Why: these are exactly what scim-patch walks; checked again after normalization so that no
+      // path composed from keys can reach it unchecked.
+      assertSafePatch(ops);
       let next: Resource;
       try {
         next = scimPatch(current as never, ops, { mutateDocument: false, treatMissingAsAdd: true }) as unknown as Resource;
@@ -538,6 +550,7 @@ export function createScimService(deps: ScimDeps) {
 
     async listGroups(ctx: RequestContext, params: ListParams) {
       const organizationId = orgOf(ctx);
+      assertSafeAttributeParams(params);
       const filter = parseFilter(params.filter);
       const hint = {
         ...(eqHint(filter, 'displayName') !== undefined ? { displayName: eqHint(filter, 'displayName') } : {}),
@@ -556,11 +569,13 @@ export function createScimService(deps: ScimDeps) {
 
     async getGroup(ctx: RequestContext, id: string, projection: Projection = {}) {
       const group = await findGroup(orgOf(ctx), id);
+      assertSafeAttributeParams(projection);
       return project((await presentGroups([group], !excludesMembers(projection)))[0] as Resource, projection) as ScimGroupOut;
     },
 
     async createGroup(ctx: RequestContext, body: Resource) {
       const organizationId = orgOf(ctx);
+      assertSafeKeys(body);
       const displayName = checkDisplayName(body.displayName);
       const members = await memberIdsOf(organizationId, body.members);
       const now = ctx.now.toISOString();
@@ -590,6 +605,7 @@ export function createScimService(deps: ScimDeps) {
     async replaceGroup(ctx: RequestContext, id: string, body: Resource) {
       const organizationId = orgOf(ctx);
       const before = await findGroup(organizationId, id);
+      assertSafeKeys(body);
       if (body.id !== undefined && body.id !== id) throw new AppError('scim.mutability', { detail: 'id cannot change' });
       const wanted = await memberIdsOf(organizationId, body.members);
       const current = (await repo.memberIds([id])).get(id) ?? [];
@@ -609,6 +625,7 @@ export function createScimService(deps: ScimDeps) {
     async patchGroup(ctx: RequestContext, id: string, operations: PatchOperationInput[]) {
       const organizationId = orgOf(ctx);
       const before = await findGroup(organizationId, id);
+      assertSafePatch(operations);
       const current = new Set((await repo.memberIds([id])).get(id) ?? []);
       const members = new Set(current);
       const next = { displayName: before.displayName, externalId: before.externalId, extra: { ...before.extra } };

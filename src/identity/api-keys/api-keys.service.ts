@@ -4,6 +4,7 @@ import { authorize, type Principal, type RequestContext, userTarget } from '../.
 import { defaultScopes, grantableScopes, RANK, rankOf, type Scope, scopesFromPermissions } from '../../auth/scopes.js';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
+import { ownProps } from '../../http/safe-keys.js';
 import type { SharedState } from '../../state/index.js';
 import type { UsersLookup } from '../users/users.service.js';
 import type { ApiKey, ApiKeysRepo } from './api-keys.repo.js';
@@ -119,7 +120,8 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       );
     },
     /** Creates a key for the caller (or, for administrators, `ownerId`). The secret is returned only here. */
-    async create(ctx: RequestContext, input: CreateApiKeyInput): Promise<{ apiKey: ApiKey; clientSecret: string }> {
+    async create(ctx: RequestContext, body: CreateApiKeyInput): Promise<{ apiKey: ApiKey; clientSecret: string }> {
+      const input = ownProps(body);
       const p = ctx.principal;
       if (!p) throw new AppError('auth.unauthenticated');
       const owner = await users.findById(p.userId);

@@ -2,6 +2,7 @@ import type { AuditService } from '../../audit/audit.service.js';
 import { authorize, type RequestContext } from '../../auth/index.js';
 import { newId } from '../../crypto/index.js';
 import { AppError } from '../../errors/index.js';
+import { ownProps } from '../../http/safe-keys.js';
 import { DEFAULT_POLICY, type Organization, type OrganizationPolicy, type OrganizationsRepo } from './organizations.repo.js';
 
 export interface OrganizationsDeps {
@@ -12,7 +13,8 @@ export interface OrganizationsDeps {
 export function createOrganizationsService(deps: OrganizationsDeps) {
   const { repo, audit } = deps;
   return {
-    async create(ctx: RequestContext, input: { name: string; policy?: Partial<OrganizationPolicy> }): Promise<Organization> {
+    async create(ctx: RequestContext, body: { name: string; policy?: Partial<OrganizationPolicy> }): Promise<Organization> {
+      const input = ownProps(body);
       const id = newId();
       authorize(ctx.principal, 'organization.create', { kind: 'organization', id });
       const now = ctx.now.toISOString();
@@ -37,7 +39,8 @@ export function createOrganizationsService(deps: OrganizationsDeps) {
       if (!org) throw new AppError('resource.not_found');
       return org;
     },
-    async update(ctx: RequestContext, id: string, input: { name?: string; policy?: Partial<OrganizationPolicy> }): Promise<Organization> {
+    async update(ctx: RequestContext, id: string, body: { name?: string; policy?: Partial<OrganizationPolicy> }): Promise<Organization> {
+      const input = ownProps(body);
       const org = await this.get(ctx, id);
       authorize(ctx.principal, 'organization.update', { kind: 'organization', id });
       const policy = input.policy ? { ...org.policy, ...input.policy } : undefined;

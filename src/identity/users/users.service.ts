@@ -2,6 +2,7 @@ import type { AuditService } from '../../audit/audit.service.js';
 import { authorize, isRole, RANK, type RequestContext, rankOf, userTarget } from '../../auth/index.js';
 import { newId, type PasswordHasher, randomToken } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
+import { ownProps } from '../../http/safe-keys.js';
 import type { Executor } from '../../storage/index.js';
 import type { OrganizationsService } from '../organizations/organizations.service.js';
 import { checkPassword, normalizePassword } from '../password-policy.js';
@@ -274,7 +275,9 @@ export function createUsersService(deps: UsersDeps) {
      * service key (its password, returned only here); a WORKLOAD_IDENTITY needs its
      * `workloadIdentityConfig` and has no password. Nobody grants a rank above their own.
      */
-    async create(ctx: RequestContext, input: CreateUserInput) {
+    async create(ctx: RequestContext, body: CreateUserInput) {
+      // Why: absent fields carry meaning (`roles ?? ['member']`); only what the caller set is read.
+      const input = ownProps(body);
       const p = ctx.principal;
       assertThat(p, 'auth.unauthenticated');
       checkRoleNames(input.roles);
@@ -293,15 +296,16 @@ export function createUsersService(deps: UsersDeps) {
       origin: 'bootstrap' | 'identity_provider',
     ) {
       const roles = origin === 'bootstrap' ? ['superadmin', 'owner'] : ['member'];
-      return insert(ctx, { ...input, roles }, input.organizationId);
+      return insert(ctx, { ...ownProps(input), roles }, input.organizationId);
     },
 
     async list(
       ctx: RequestContext,
-      filter: { userName?: string; email?: string; adSid?: string; externalId?: string; organizationId?: string },
+      query: { userName?: string; email?: string; adSid?: string; externalId?: string; organizationId?: string },
       limit: number,
       after?: { createdAt: string; id: string },
     ) {
+      const filter = ownProps(query);
       const p = ctx.principal;
       assertThat(p, 'auth.unauthenticated');
       // Only a superadmin looks into another organization; for anyone else the filter names their own.
@@ -321,7 +325,8 @@ export function createUsersService(deps: UsersDeps) {
      * action for the policy: profile, email, roles (with the ranks granted), state. Leaving ACTIVE
      * or losing rank ends the user's sessions and API keys.
      */
-    async update(ctx: RequestContext, id: string, input: UpdateUserInput): Promise<User> {
+    async update(ctx: RequestContext, id: string, body: UpdateUserInput): Promise<User> {
+      const input = ownProps(body);
       const before = await visible(ctx, id);
       const p = ctx.principal;
       checkRoleNames(input.roles);
@@ -385,8 +390,9 @@ export function createUsersService(deps: UsersDeps) {
       ctx: RequestContext,
       user: User,
       password: string,
-      options: { mustChange?: boolean | undefined; revokeAccess?: boolean | undefined } = {},
+      given: { mustChange?: boolean | undefined; revokeAccess?: boolean | undefined } = {},
     ) {
+      const options = ownProps(given);
       authorize(ctx.principal, 'user.set_password', userTarget(user));
       assertThat(user.userType !== 'WORKLOAD_IDENTITY', 'request.invalid', 'workload identities have no password');
       await validateNewPassword(user.organizationId, password, user);
