@@ -1,11 +1,12 @@
 import { authorize, inOrganization, type RequestContext } from '../auth/index.js';
 import type { Executor } from '../storage/index.js';
+import type { AuditAction } from './actions.js';
 import { type AuditEvent, type AuditRepo, createAuditRepo } from './audit.repo.js';
 import { maskAuditData } from './mask.js';
 
 export interface AuditRecord {
-  /** `domain.entity_past_tense`, e.g. `session.revoked`. */
-  action: string;
+  /** One of the catalogue's actions (`audit/actions.ts`, `docs/audit.md`). */
+  action: AuditAction;
   organizationId: string | null;
   outcome?: 'success' | 'failure';
   targetType?: string;

@@ -83,7 +83,11 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
     description: '`redis://host:6379` to share rate limits and revocations between instances.',
   },
   { env: 'PORTCULLIS_REDIS_PREFIX', default: 'portcullis:', description: 'Prefix of every Redis key.' },
-  { env: 'PORTCULLIS_MASTER_KEY', default: '(key file)', description: '32 bytes, base64 or hex. Seals signing keys, vault data keys, IdP secrets and MFA secrets.' },
+  {
+    env: 'PORTCULLIS_MASTER_KEY',
+    default: '(key file)',
+    description: '32 bytes, base64 or hex. Seals signing keys, vault data keys, IdP secrets and MFA secrets.',
+  },
   {
     env: 'PORTCULLIS_MASTER_KEY_FILE',
     default: '<data dir>/master.key',

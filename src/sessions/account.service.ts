@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { changesAccount } from '../audit/actions.js';
 import { authorize, type RequestContext, userTarget } from '../auth/index.js';
 import { AppError, assertThat } from '../errors/index.js';
 import { ownProps } from '../http/safe-keys.js';
@@ -176,8 +177,6 @@ export function createAccountService(deps: { users: UsersService; apiKeys: ApiKe
 }
 export type AccountService = ReturnType<typeof createAccountService>;
 
-const VIEW_AFFECTING = /^(user|session|api_key|mfa|directory)\./;
-
 /** The users whose account view an audit event may have changed (its user target, actor, or key owner). */
 export function usersNamedBy(event: {
   action: string;
@@ -187,7 +186,7 @@ export function usersNamedBy(event: {
   targetId: string | null;
   data: Record<string, unknown>;
 }): string[] {
-  if (!VIEW_AFFECTING.test(event.action)) return [];
+  if (!changesAccount(event.action)) return [];
   const ids = new Set<string>();
   if (event.targetType === 'user' && event.targetId) ids.add(event.targetId);
   if (event.actorType === 'user' && event.actorId) ids.add(event.actorId);
