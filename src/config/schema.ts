@@ -65,7 +65,11 @@ export interface OptionDoc {
 export const OPTION_DOCS: readonly OptionDoc[] = [
   { env: 'PORTCULLIS_PORT', default: '8080', description: 'TCP port of the HTTP API.' },
   { env: 'PORTCULLIS_HOST', default: '0.0.0.0', description: 'Interface to listen on.' },
-  { env: 'PORTCULLIS_DATA_DIR', default: './data', description: 'SQLite database, generated master key file.' },
+  {
+    env: 'PORTCULLIS_DATA_DIR',
+    default: './data',
+    description: 'SQLite database, generated master key file. Kept private: the directory 0700, the database, WAL and key files 0600.',
+  },
   {
     env: 'PORTCULLIS_DATABASE_URL',
     default: '(SQLite in the data dir)',

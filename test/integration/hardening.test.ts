@@ -1,5 +1,10 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp, type TestResponse } from '../helpers/test-app.js';
+import { type App, buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/index.js';
+import { ADMIN, buildTestApp, type TestApp, type TestResponse } from '../helpers/test-app.js';
 
 /**
  * Regressions of issue 14's low and medium findings, over real HTTP, on SQLite and on
@@ -57,5 +62,86 @@ describe('identity provider URLs in IPv4-embedding IPv6 forms', () => {
       },
     });
     expect(ok.status, ok.text).toBe(201);
+  });
+});
+
+/** @see issue 14 finding 16 — the SQLite database and its WAL were created 0644 in a 0755 data directory. */
+describe('file modes of the data directory', () => {
+  const root = mkdtempSync(join(tmpdir(), 'portcullis-modes-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+
+  /** The real server on SQLite in `dataDir` (whatever the test run's database), with a generated master key. */
+  async function serve(dataDir: string): Promise<{ app: App; url: string }> {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORTCULLIS_DATA_DIR: dataDir,
+      PORTCULLIS_LOG_LEVEL: 'silent',
+      PORTCULLIS_ARGON2_MEMORY_KIB: '64',
+      PORTCULLIS_ARGON2_TIME_COST: '1',
+      PORTCULLIS_MAX_EVENT_LOOP_DELAY_MS: '0',
+      PORTCULLIS_ADMIN_USERNAME: ADMIN.userName,
+      PORTCULLIS_ADMIN_PASSWORD: ADMIN.password,
+    });
+    const app = await buildApp(config, { announce: () => {} });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    return { app, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+  }
+
+  /** A sign-in over HTTP: it writes a session, so the WAL and shared-memory files exist. */
+  async function signIn(url: string): Promise<void> {
+    const res = await fetch(`${url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: ADMIN.userName, password: ADMIN.password }),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  it('creates the data directory 0700 and the database, WAL, shared-memory and master key files 0600', async () => {
+    const dataDir = join(root, 'fresh');
+    const { app, url } = await serve(dataDir);
+    try {
+      await signIn(url);
+      const db = join(dataDir, 'portcullis.db');
+      expect(existsSync(`${db}-wal`) && existsSync(`${db}-shm`)).toBe(true);
+      expect(mode(dataDir)).toBe('700');
+      for (const file of [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'master.key')]) expect(mode(file), file).toBe('600');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('tightens a data directory and database files left group- and world-readable by an earlier version', async () => {
+    const dataDir = join(root, 'loose');
+    const first = await serve(dataDir);
+    await signIn(first.url);
+    await first.app.close();
+    const db = join(dataDir, 'portcullis.db');
+    chmodSync(dataDir, 0o755);
+    chmodSync(db, 0o644);
+    chmodSync(join(dataDir, 'master.key'), 0o644);
+    // A WAL left behind by a crash, as the earlier version created it.
+    writeFileSync(`${db}-wal`, '', { mode: 0o644 });
+    chmodSync(`${db}-wal`, 0o644);
+    const second = await serve(dataDir);
+    try {
+      await signIn(second.url);
+      expect(mode(dataDir)).toBe('700');
+      for (const file of [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'master.key')]) expect(mode(file), file).toBe('600');
+    } finally {
+      await second.app.close();
+    }
+  });
+
+  it('creates a missing data directory 0700 even when only the master key goes there (PostgreSQL deployments)', async () => {
+    const parent = join(root, 'nested');
+    mkdirSync(parent, { mode: 0o755 });
+    const { loadMasterKeyring } = await import('../../src/crypto/index.js');
+    const dataDir = join(parent, 'data');
+    loadMasterKeyring(loadConfig({ PORTCULLIS_DATA_DIR: dataDir }), () => {});
+    expect(mode(dataDir)).toBe('700');
+    expect(mode(join(dataDir, 'master.key'))).toBe('600');
   });
 });
