@@ -145,3 +145,66 @@ describe('file modes of the data directory', () => {
     expect(mode(join(dataDir, 'master.key'))).toBe('600');
   });
 });
+
+/** @see issue 14 finding 12 — `Sec-Fetch-Site: same-site` passed the cookie CSRF check whatever the Origin. */
+describe('cross-site check of cookie requests', () => {
+  const SIBLING = 'https://app.portcullis.test';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp({ PORTCULLIS_PUBLIC_URL: 'https://id.portcullis.test', PORTCULLIS_ALLOWED_ORIGINS: SIBLING });
+  });
+  afterAll(async () => t?.close());
+
+  async function cookieOf(): Promise<string> {
+    const user = await t.createUser({});
+    const res = await t.req('POST', '/v1/auth/login', { json: { username: user.userName, password: user.password, web: true } });
+    expect(res.status, res.text).toBe(200);
+    const value = res.cookies.map((c) => /^access-token=([^;]*)/.exec(c)?.[1]).find(Boolean);
+    expect(value).toBeTruthy();
+    return `access-token=${value}`;
+  }
+  const write = (cookie: string, headers: Record<string, string>) =>
+    t.req('POST', '/v1/auth/user', { json: { user: { title: 'changed' } }, headers: { cookie, ...headers } });
+  const webLogin = (headers: Record<string, string>) =>
+    t.req('POST', '/v1/auth/login', { json: { username: ADMIN.userName, password: ADMIN.password, web: true }, headers });
+
+  it('refuses a same-site request whose Origin is not an allowed origin (a sibling subdomain), or that has none', async () => {
+    const cookie = await cookieOf();
+    for (const headers of <Record<string, string>[]>[
+      { 'sec-fetch-site': 'same-site', origin: 'https://evil.portcullis.test' },
+      { 'sec-fetch-site': 'same-site', origin: 'null' },
+      { 'sec-fetch-site': 'same-site' },
+    ]) {
+      expectError(await write(cookie, headers), 403, 'request.cross_site');
+      expectError(await webLogin(headers), 403, 'request.cross_site');
+    }
+  });
+
+  it('accepts same-site from an allowed origin, same-origin, user-initiated, and scripts that send neither header', async () => {
+    const cookie = await cookieOf();
+    for (const headers of <Record<string, string>[]>[
+      { 'sec-fetch-site': 'same-site', origin: SIBLING },
+      { 'sec-fetch-site': 'same-origin', origin: 'https://id.portcullis.test' },
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+      { origin: SIBLING },
+      {},
+    ]) {
+      const res = await write(cookie, headers);
+      expect(res.status, `${JSON.stringify(headers)} ${res.text}`).toBe(200);
+      expect((await webLogin(headers)).status, JSON.stringify(headers)).toBe(200);
+    }
+  });
+
+  it('still refuses cross-site, even from an allowed origin, and a foreign Origin without Sec-Fetch-Site', async () => {
+    const cookie = await cookieOf();
+    for (const headers of <Record<string, string>[]>[
+      { 'sec-fetch-site': 'cross-site', origin: SIBLING },
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'bogus', origin: 'https://evil.example' },
+    ]) {
+      expectError(await write(cookie, headers), 403, 'request.cross_site');
+    }
+  });
+});
