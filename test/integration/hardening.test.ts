@@ -208,3 +208,49 @@ describe('cross-site check of cookie requests', () => {
     }
   });
 });
+
+/** @see issue 14 finding 11 — the user name and the email of one account each had their own free attempts. */
+describe('login back-off per account', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp({ PORTCULLIS_LOGIN_FREE_FAILURES: '3', PORTCULLIS_LOGIN_RATE_PER_IP: '0' });
+  });
+  afterAll(async () => t?.close());
+  const login = (json: Record<string, unknown>) => t.req('POST', '/v1/auth/login', { json });
+
+  it('counts failures by user name and by email against the one account they name', async () => {
+    const user = await t.createUser({});
+    const bystander = await t.createUser({});
+    // The three free failures, spent on the user name…
+    for (let i = 0; i < 3; i++) expectError(await login({ username: user.userName, password: 'wrong' }), 401, 'auth.invalid_credentials');
+    // …so the first failure by email is the account's fourth, and starts its back-off (1 s).
+    expectError(await login({ email: user.email, password: 'wrong' }), 401, 'auth.invalid_credentials');
+    const started = await t.app.services.storage.db
+      .selectFrom('auditEvents')
+      .select('data')
+      .where('action', '=', 'session.throttle_started')
+      .where('targetId', '=', user.id)
+      .execute();
+    expect(started.map((r) => JSON.parse(r.data).identifier)).toEqual([user.email]);
+    // While it runs, the right password is refused under either identifier.
+    for (const identifier of [{ email: user.email.toUpperCase() }, { username: user.userName }]) {
+      const res = await login({ ...identifier, password: user.password });
+      expectError(res, 429, 'rate.limited');
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    // Another account is not affected.
+    expect((await login({ username: bystander.userName, password: bystander.password })).status).toBe(200);
+  });
+
+  it('still counts per typed identifier, known or not, and a sign-in clears every identifier of the account', async () => {
+    const ghost = `ghost-${Date.now()}`;
+    for (let i = 0; i < 4; i++) await login({ username: ghost, password: 'wrong' });
+    expectError(await login({ username: ghost, password: 'wrong' }), 429, 'rate.limited');
+
+    const user = await t.createUser({});
+    for (let i = 0; i < 2; i++) expectError(await login({ username: user.userName, password: 'wrong' }), 401, 'auth.invalid_credentials');
+    expect((await login({ email: user.email, password: user.password })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expectError(await login({ username: user.userName, password: 'wrong' }), 401, 'auth.invalid_credentials');
+    expect((await login({ username: user.userName, password: user.password })).status).toBe(200);
+  });
+});
