@@ -32,6 +32,14 @@ export interface Config {
   smtpInboundPort: number | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   loginRatePerIp: number;
+  /**
+   * The reverse proxies allowed to say who the client is through `X-Forwarded-For` (and `-Proto`,
+   * `-Host`): IP addresses, CIDRs, or proxy-addr's `loopback`, `linklocal`, `uniquelocal`. The
+   * client address is the nearest `X-Forwarded-For` entry not in this list. Empty (the default)
+   * reads the socket's address and ignores the headers. The client address feeds the per-address
+   * limits, sessions and the audit log.
+   */
+  trustProxy: readonly string[];
   bodyLimitBytes: number;
   /** Event-loop delay (ms) above which requests are shed with 503; 0 turns shedding off. */
   maxEventLoopDelayMs: number;
@@ -117,6 +125,12 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
     env: 'PORTCULLIS_LOGIN_RATE_PER_IP',
     default: '100',
     description: 'Login attempts per minute from one address; 0 turns the per-address ceiling off.',
+  },
+  {
+    env: 'PORTCULLIS_TRUST_PROXY',
+    default: '(off)',
+    description:
+      'Comma-separated addresses/CIDRs of the reverse proxies trusted to set `X-Forwarded-For` (e.g. `10.0.0.0/8`; also `loopback`, `linklocal`, `uniquelocal`). The client address, which the per-address limits count, is then the nearest untrusted entry. Off: the header is ignored. `true`, hop counts and `/0` are refused.',
   },
   { env: 'PORTCULLIS_BODY_LIMIT_BYTES', default: '1048576', description: 'Largest accepted request body (413 above).' },
   {

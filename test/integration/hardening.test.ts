@@ -254,3 +254,60 @@ describe('login back-off per account', () => {
     expect((await login({ username: user.userName, password: user.password })).status).toBe(200);
   });
 });
+
+/** @see issue 14 finding 17 — `trustProxy` was hard-coded off: behind a proxy every client shared one per-address ceiling. */
+describe('per-address login ceiling behind a reverse proxy', () => {
+  const attempt = (t: TestApp, forwardedFor?: string) =>
+    t.req('POST', '/v1/auth/login', {
+      json: { username: `nobody-${Math.random().toString(36).slice(2)}`, password: 'wrong' },
+      ...(forwardedFor ? { headers: { 'x-forwarded-for': forwardedFor } } : {}),
+    });
+
+  describe('with PORTCULLIS_TRUST_PROXY naming the proxy', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await buildTestApp({ PORTCULLIS_LOGIN_RATE_PER_IP: '3', PORTCULLIS_TRUST_PROXY: 'loopback, 10.0.0.0/8' });
+    });
+    afterAll(async () => t?.close());
+
+    it('counts each client address that X-Forwarded-For names', async () => {
+      for (let i = 0; i < 3; i++) expectError(await attempt(t, '203.0.113.7'), 401, 'auth.invalid_credentials');
+      expectError(await attempt(t, '203.0.113.7'), 429, 'rate.limited');
+      // Another client behind the same proxy still signs in (here: fails its password).
+      expectError(await attempt(t, '198.51.100.9'), 401, 'auth.invalid_credentials');
+      // The proxy appends the address it saw: a client cannot escape its ceiling by writing its own first entry…
+      expectError(await attempt(t, '192.0.2.1, 203.0.113.7'), 429, 'rate.limited');
+      // …while trusted hops (another proxy inside 10/8) are skipped to reach the client.
+      expectError(await attempt(t, '203.0.113.7, 10.1.2.3'), 429, 'rate.limited');
+      // The proxy's own requests without the header count under the proxy's address.
+      expectError(await attempt(t), 401, 'auth.invalid_credentials');
+      const rows = await t.app.services.storage.db
+        .selectFrom('auditEvents')
+        .select('ip')
+        .where('action', '=', 'session.login_failed')
+        .execute();
+      expect(new Set(rows.map((r) => r.ip))).toEqual(new Set(['203.0.113.7', '198.51.100.9', '127.0.0.1']));
+    });
+  });
+
+  describe('without it', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await buildTestApp({ PORTCULLIS_LOGIN_RATE_PER_IP: '3' });
+    });
+    afterAll(async () => t?.close());
+
+    it('ignores X-Forwarded-For: a client cannot pick the address it is counted under', async () => {
+      for (const forwarded of ['203.0.113.7', '203.0.113.8', '203.0.113.9']) {
+        expectError(await attempt(t, forwarded), 401, 'auth.invalid_credentials');
+      }
+      expectError(await attempt(t, '198.51.100.9'), 429, 'rate.limited');
+      const rows = await t.app.services.storage.db
+        .selectFrom('auditEvents')
+        .select('ip')
+        .where('action', '=', 'session.login_failed')
+        .execute();
+      expect(new Set(rows.map((r) => r.ip))).toEqual(new Set(['127.0.0.1']));
+    });
+  });
+});
