@@ -310,7 +310,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     },
   });
   registerGuard(app, config, () => services.verifiers);
-  registerMetrics(app);
+  registerMetrics(app, config.metricsToken);
   app.addSchema(ErrorBody);
   app.addSchema(UserSchema);
 

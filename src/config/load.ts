@@ -95,6 +95,16 @@ function trustProxy(env: Env): string[] {
   return entries.map((e) => (PROXY_RANGE_NAMES.has(e.toLowerCase()) ? e.toLowerCase() : e));
 }
 
+/** `PORTCULLIS_METRICS_TOKEN`: long enough that guessing it over HTTP is hopeless, and a single token word. */
+function metricsToken(env: Env): Secret | undefined {
+  const raw = str(env, 'PORTCULLIS_METRICS_TOKEN');
+  if (raw === undefined) return undefined;
+  if (raw.length < 32 || raw.length > 512 || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError('PORTCULLIS_METRICS_TOKEN must be 32 to 512 printable characters without spaces (e.g. openssl rand -base64 32)');
+  }
+  return new Secret(raw);
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !(value instanceof Secret) && !Buffer.isBuffer(value)) {
     for (const v of Object.values(value)) deepFreeze(v);
@@ -156,6 +166,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     logLevel,
     loginRatePerIp: int(env, 'PORTCULLIS_LOGIN_RATE_PER_IP', 100, 0, 1_000_000),
     trustProxy: trustProxy(env),
+    metricsToken: metricsToken(env),
     bodyLimitBytes: int(env, 'PORTCULLIS_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     maxEventLoopDelayMs: int(env, 'PORTCULLIS_MAX_EVENT_LOOP_DELAY_MS', 2000, 0, 600_000),
     argon2: {

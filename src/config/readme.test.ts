@@ -18,6 +18,8 @@ describe('configuration', () => {
       PORTCULLIS_LOG_LEVEL: 'loud',
       PORTCULLIS_PUBLIC_URL: 'not a url',
       PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET: 'maybe',
+      PORTCULLIS_TRUST_PROXY: 'true',
+      PORTCULLIS_METRICS_TOKEN: 'too-short',
     };
     for (const [name, value] of Object.entries(cases)) {
       let error: unknown;
@@ -66,5 +68,7 @@ describe('configuration', () => {
     expect(c.argon2).toMatchObject({ memoryKiB: 19456, timeCost: 2, parallelism: 1 });
     expect(Object.isFrozen(c)).toBe(true);
     expect(JSON.stringify(loadConfig({ PORTCULLIS_MASTER_KEY: 'a'.repeat(64) }))).not.toContain('a'.repeat(64));
+    expect(JSON.stringify(loadConfig({ PORTCULLIS_METRICS_TOKEN: 'm'.repeat(40) }))).not.toContain('m'.repeat(40));
+    expect(() => loadConfig({ PORTCULLIS_METRICS_TOKEN: `${'m'.repeat(40)} x` })).toThrow(/PORTCULLIS_METRICS_TOKEN/);
   });
 });

@@ -40,6 +40,11 @@ export interface Config {
    * limits, sessions and the audit log.
    */
   trustProxy: readonly string[];
+  /**
+   * Bearer token of the Prometheus scraper at `GET /metrics` (32 characters or more). Unset (the
+   * default), metrics are neither collected nor served: `/metrics` is a 404.
+   */
+  metricsToken: Secret | undefined;
   bodyLimitBytes: number;
   /** Event-loop delay (ms) above which requests are shed with 503; 0 turns shedding off. */
   maxEventLoopDelayMs: number;
@@ -131,6 +136,11 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
     default: '(off)',
     description:
       'Comma-separated addresses/CIDRs of the reverse proxies trusted to set `X-Forwarded-For` (e.g. `10.0.0.0/8`; also `loopback`, `linklocal`, `uniquelocal`). The client address, which the per-address limits count, is then the nearest untrusted entry. Off: the header is ignored. `true`, hop counts and `/0` are refused.',
+  },
+  {
+    env: 'PORTCULLIS_METRICS_TOKEN',
+    default: '(metrics off)',
+    description: 'Bearer token (32+ characters) the Prometheus scraper sends to `GET /metrics`. Unset, `/metrics` does not exist (404).',
   },
   { env: 'PORTCULLIS_BODY_LIMIT_BYTES', default: '1048576', description: 'Largest accepted request body (413 above).' },
   {

@@ -311,3 +311,56 @@ describe('per-address login ceiling behind a reverse proxy', () => {
     });
   });
 });
+
+/** @see issue 14 finding 18 — `/metrics` (routes, status counts, process figures) was public. */
+describe('metrics', () => {
+  const TOKEN = 'metrics-token-0123456789abcdefghijklmnopqrstuv';
+
+  describe('with PORTCULLIS_METRICS_TOKEN', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await buildTestApp({ PORTCULLIS_METRICS_TOKEN: TOKEN });
+    });
+    afterAll(async () => t?.close());
+
+    it('serves Prometheus text only to the bearer of the token', async () => {
+      const missing = await t.req('GET', '/metrics');
+      expectError(missing, 401, 'auth.unauthenticated');
+      expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(missing.text).not.toContain('portcullis_http_requests_total');
+      for (const authorization of [
+        `Bearer ${TOKEN}x`,
+        `Bearer ${TOKEN.slice(0, -1)}`,
+        `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`,
+        TOKEN,
+      ]) {
+        const wrong = await t.req('GET', '/metrics', { headers: { authorization } });
+        expectError(wrong, 401, 'auth.invalid_credentials');
+        expect(wrong.text).not.toContain(TOKEN);
+      }
+      // An API key or a user's token is no metrics credential either.
+      expectError(await t.req('GET', '/metrics', { apiKey: t.adminKey }), 401, 'auth.unauthenticated');
+      const ok = await t.req('GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status, ok.text).toBe(200);
+      expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(ok.text).toContain('portcullis_http_requests_total');
+      expect(ok.text).toContain('process_resident_memory_bytes');
+      // Scrapers written in lower case, with extra spaces, work too.
+      expect((await t.req('GET', '/metrics', { headers: { authorization: `bearer   ${TOKEN}` } })).status).toBe(200);
+      expect(t.logs()).not.toContain(TOKEN);
+    });
+  });
+
+  describe('without it', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await buildTestApp();
+    });
+    afterAll(async () => t?.close());
+
+    it('does not serve metrics at all', async () => {
+      expectError(await t.req('GET', '/metrics'), 404, 'route.not_found');
+      expectError(await t.req('GET', '/metrics', { apiKey: t.adminKey }), 404, 'route.not_found');
+    });
+  });
+});
