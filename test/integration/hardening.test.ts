@@ -1,10 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
-import { ADMIN, buildTestApp, type TestApp, type TestResponse } from '../helpers/test-app.js';
+import { startSmtpSink } from '../helpers/smtp.js';
+import { ADMIN, buildTestApp, PG_URL, type TestApp, type TestResponse } from '../helpers/test-app.js';
 
 /**
  * Regressions of issue 14's low and medium findings, over real HTTP, on SQLite and on
@@ -363,4 +365,96 @@ describe('metrics', () => {
       expectError(await t.req('GET', '/metrics', { apiKey: t.adminKey }), 404, 'route.not_found');
     });
   });
+});
+
+/**
+ * @see issue 14 finding 9 — `POST /v1/auth/password/reset/request` answered sooner for unknown accounts
+ * (the known path looked up, audited and stored a token before answering), and mailed unverified addresses.
+ */
+describe('password reset request', () => {
+  let t: TestApp;
+  let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
+  beforeAll(async () => {
+    smtp = await startSmtpSink();
+    t = await buildTestApp({ PORTCULLIS_SMTP_URL: smtp.url, PORTCULLIS_TRUST_PROXY: 'loopback' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.close();
+  });
+
+  let client = 0;
+  /** Each request from its own client address, so the per-address ceiling stays out of the way. */
+  const request = (json: Record<string, unknown>) =>
+    t.req('POST', '/v1/auth/password/reset/request', { json, headers: { 'x-forwarded-for': `198.51.100.${++client}` } });
+  const IGNORED_HEADERS = new Set(['date', 'x-request-id', 'keep-alive', 'connection']);
+  const shape = (res: TestResponse) => ({
+    status: res.status,
+    body: res.text,
+    headers: [...res.headers.entries()].filter(([name]) => !IGNORED_HEADERS.has(name)).sort(),
+  });
+  const mailsTo = (email: string) => smtp.messages.filter((m) => m.to.includes(email.toLowerCase()));
+  const settle = () => new Promise((r) => setTimeout(r, 400));
+
+  it('answers identically for a verified, an unverified, an inactive and an unknown account, and mails only the verified one', async () => {
+    const verified = await t.createUser({ emailVerified: true });
+    const unverified = await t.createUser({});
+    const suspended = await t.createUser({ emailVerified: true });
+    await t.app.services.users.repo.updateById(suspended.id, { state: 'DELETED' });
+    const ghost = `ghost-${client}-${Date.now()}@example.test`;
+
+    const answers = [
+      await request({ email: verified.email }),
+      await request({ username: verified.userName }),
+      await request({ email: unverified.email }),
+      await request({ username: unverified.userName }),
+      await request({ email: suspended.email }),
+      await request({ email: ghost }),
+      await request({ username: `ghost${Date.now()}` }),
+    ];
+    const first = shape(answers[0] as TestResponse);
+    expect(first.status).toBe(200);
+    for (const res of answers) expect(shape(res)).toEqual(first);
+
+    const mail = await smtp.waitFor((m) => m.to.includes(verified.email) && m.subject === 'Reset your password');
+    expect(mail.text).toMatch(/Reset token: \S+/);
+    await settle();
+    expect(mailsTo(verified.email)).toHaveLength(2);
+    // Why: an unverified address may be someone else's (an email change not yet confirmed).
+    expect(mailsTo(unverified.email)).toHaveLength(0);
+    expect(mailsTo(suspended.email)).toHaveLength(0);
+    expect(mailsTo(ghost)).toHaveLength(0);
+    const reasons = await t.app.services.storage.db
+      .selectFrom('auditEvents')
+      .select(['targetId', 'data'])
+      .where('action', '=', 'user.password_reset_requested')
+      .where('targetId', '=', unverified.id)
+      .execute();
+    expect(reasons.map((r) => JSON.parse(r.data).reason)).toEqual(['email_not_verified', 'email_not_verified']);
+  });
+
+  it.runIf(PG_URL)(
+    'answers before the account is looked up, audited or given a token (PostgreSQL: audit and token tables locked)',
+    async () => {
+      const verified = await t.createUser({ emailVerified: true });
+      const lock = new pg.Client({ connectionString: PG_URL });
+      await lock.connect();
+      try {
+        // Another transaction holds the tables that the known and the unknown path write.
+        await lock.query('begin');
+        await lock.query(`lock table ${t.pgSchema}.audit_events, ${t.pgSchema}.email_tokens in exclusive mode`);
+        const pending = Promise.all([request({ email: verified.email }), request({ email: `ghost-${Date.now()}@example.test` })]);
+        const answered = await Promise.race([pending.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 3000))]);
+        expect(answered, 'the answer waited for database writes').toBe(true);
+        const [known, unknown] = await pending;
+        expect(shape(known as TestResponse)).toEqual(shape(unknown as TestResponse));
+        expect(mailsTo(verified.email)).toHaveLength(0);
+      } finally {
+        await lock.query('rollback');
+        await lock.end();
+      }
+      // The work itself runs once the tables are free again.
+      await smtp.waitFor((m) => m.to.includes(verified.email) && m.subject === 'Reset your password');
+    },
+  );
 });
