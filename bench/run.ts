@@ -77,6 +77,8 @@ function portcullisEnv(dataDir: string, port: number, extra: Record<string, stri
     PORTCULLIS_ADMIN_USERNAME: ADMIN.username,
     PORTCULLIS_ADMIN_PASSWORD: ADMIN.password,
     PORTCULLIS_LOG_LEVEL: LOG_LEVEL,
+    // Metrics on, as a scraped production instance runs: their per-request hook stays in every figure.
+    PORTCULLIS_METRICS_TOKEN: 'bench-metrics-token-local-only-0123456789',
     ...extra,
   };
 }

@@ -140,7 +140,9 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     bodyLimit: config.bodyLimitBytes,
     clientErrorHandler,
     frameworkErrors,
-    trustProxy: false,
+    // Why: X-Forwarded-For is written by whoever sends the request; only the proxies that
+    // PORTCULLIS_TRUST_PROXY names may set the client address the per-address limits count.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -313,7 +315,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     },
   });
   registerGuard(app, config, () => services.verifiers);
-  registerMetrics(app);
+  registerMetrics(app, config.metricsToken);
   app.addSchema(ErrorBody);
   app.addSchema(UserSchema);
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Secret } from '../crypto/secret.js';
@@ -55,6 +56,53 @@ export function parseMasterKey(raw: string, name: string): Secret<Buffer> {
   else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) key = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
   if (!key || key.length !== 32) throw new ConfigError(`${name} must be 32 bytes as base64 or hex`);
   return new Secret(key);
+}
+
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** True for an IP address or an `address/prefix` CIDR whose prefix fits the family (and is not 0). */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `PORTCULLIS_TRUST_PROXY`: off, or the proxies' addresses. Why `true`, `/0` and hop counts are
+ * refused: `true` (or a range holding every address) makes the client address the leftmost
+ * `X-Forwarded-For` entry, which the client writes itself, so anyone could pick the address the
+ * per-address limits count; a hop count cannot tell the proxy from a client that connects directly
+ * (Fastify 5.12 ignores numeric `trustProxy` for that reason).
+ */
+function trustProxy(env: Env): string[] {
+  const name = 'PORTCULLIS_TRUST_PROXY';
+  const raw = str(env, name);
+  if (raw === undefined || ['false', 'off', 'no', 'none', '0'].includes(raw.toLowerCase())) return [];
+  if (['true', 'on', 'yes'].includes(raw.toLowerCase()) || /^\d+$/.test(raw)) {
+    throw new ConfigError(
+      `${name} must list the proxies' addresses or CIDRs (e.g. 10.0.0.0/8); "${raw}" would let clients choose their own address`,
+    );
+  }
+  const entries = list(raw);
+  const bad = entries.find((e) => !PROXY_RANGE_NAMES.has(e.toLowerCase()) && !isAddressOrCidr(e));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `${name} must be a comma-separated list of IP addresses, CIDRs (prefix 1 or more), loopback, linklocal or uniquelocal; got "${bad}"`,
+    );
+  }
+  return entries.map((e) => (PROXY_RANGE_NAMES.has(e.toLowerCase()) ? e.toLowerCase() : e));
+}
+
+/** `PORTCULLIS_METRICS_TOKEN`: long enough that guessing it over HTTP is hopeless, and a single token word. */
+function metricsToken(env: Env): Secret | undefined {
+  const raw = str(env, 'PORTCULLIS_METRICS_TOKEN');
+  if (raw === undefined) return undefined;
+  if (raw.length < 32 || raw.length > 512 || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError('PORTCULLIS_METRICS_TOKEN must be 32 to 512 printable characters without spaces (e.g. openssl rand -base64 32)');
+  }
+  return new Secret(raw);
 }
 
 function deepFreeze<T>(value: T): T {
@@ -118,6 +166,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     smtpInboundMaxBytes: int(env, 'PORTCULLIS_SMTP_INBOUND_MAX_BYTES', 524_288, 16_384, 64 * 1_048_576),
     logLevel,
     loginRatePerIp: int(env, 'PORTCULLIS_LOGIN_RATE_PER_IP', 100, 0, 1_000_000),
+    trustProxy: trustProxy(env),
+    metricsToken: metricsToken(env),
     bodyLimitBytes: int(env, 'PORTCULLIS_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     maxEventLoopDelayMs: int(env, 'PORTCULLIS_MAX_EVENT_LOOP_DELAY_MS', 2000, 0, 600_000),
     argon2: {

@@ -18,6 +18,8 @@ describe('configuration', () => {
       PORTCULLIS_LOG_LEVEL: 'loud',
       PORTCULLIS_PUBLIC_URL: 'not a url',
       PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET: 'maybe',
+      PORTCULLIS_TRUST_PROXY: 'true',
+      PORTCULLIS_METRICS_TOKEN: 'too-short',
     };
     for (const [name, value] of Object.entries(cases)) {
       let error: unknown;
@@ -33,10 +35,40 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', PORTCULLIS_IDP_ALLOW_PRIVATE_HOSTS: 'true' })).toThrow(ConfigError);
   });
 
+  /** @see issue 14 finding 17 */
+  it('reads PORTCULLIS_TRUST_PROXY as a list of proxies, off by default, and refuses forms clients could steer', () => {
+    expect(loadConfig({}).trustProxy).toEqual([]);
+    expect(loadConfig({ PORTCULLIS_TRUST_PROXY: 'off' }).trustProxy).toEqual([]);
+    expect(loadConfig({ PORTCULLIS_TRUST_PROXY: ' 10.0.0.0/8, LOOPBACK ,192.0.2.10, fd00::/8,::1 ' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      'loopback',
+      '192.0.2.10',
+      'fd00::/8',
+      '::1',
+    ]);
+    for (const bad of [
+      'true',
+      'yes',
+      '1',
+      '2',
+      '0.0.0.0/0',
+      '::/0',
+      '10.0.0.0/33',
+      'fd00::/129',
+      'proxy.internal',
+      '10.0.0.0/8/1',
+      '10.0.0.0/x',
+    ]) {
+      expect(() => loadConfig({ PORTCULLIS_TRUST_PROXY: bad }), bad).toThrow(/PORTCULLIS_TRUST_PROXY/);
+    }
+  });
+
   it('has OWASP argon2 defaults and freezes the result', () => {
     const c = loadConfig({});
     expect(c.argon2).toMatchObject({ memoryKiB: 19456, timeCost: 2, parallelism: 1 });
     expect(Object.isFrozen(c)).toBe(true);
     expect(JSON.stringify(loadConfig({ PORTCULLIS_MASTER_KEY: 'a'.repeat(64) }))).not.toContain('a'.repeat(64));
+    expect(JSON.stringify(loadConfig({ PORTCULLIS_METRICS_TOKEN: 'm'.repeat(40) }))).not.toContain('m'.repeat(40));
+    expect(() => loadConfig({ PORTCULLIS_METRICS_TOKEN: `${'m'.repeat(40)} x` })).toThrow(/PORTCULLIS_METRICS_TOKEN/);
   });
 });

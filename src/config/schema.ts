@@ -38,6 +38,19 @@ export interface Config {
   smtpInboundMaxBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   loginRatePerIp: number;
+  /**
+   * The reverse proxies allowed to say who the client is through `X-Forwarded-For` (and `-Proto`,
+   * `-Host`): IP addresses, CIDRs, or proxy-addr's `loopback`, `linklocal`, `uniquelocal`. The
+   * client address is the nearest `X-Forwarded-For` entry not in this list. Empty (the default)
+   * reads the socket's address and ignores the headers. The client address feeds the per-address
+   * limits, sessions and the audit log.
+   */
+  trustProxy: readonly string[];
+  /**
+   * Bearer token of the Prometheus scraper at `GET /metrics` (32 characters or more). Unset (the
+   * default), metrics are neither collected nor served: `/metrics` is a 404.
+   */
+  metricsToken: Secret | undefined;
   bodyLimitBytes: number;
   /** Event-loop delay (ms) above which requests are shed with 503; 0 turns shedding off. */
   maxEventLoopDelayMs: number;
@@ -71,7 +84,11 @@ export interface OptionDoc {
 export const OPTION_DOCS: readonly OptionDoc[] = [
   { env: 'PORTCULLIS_PORT', default: '8080', description: 'TCP port of the HTTP API.' },
   { env: 'PORTCULLIS_HOST', default: '0.0.0.0', description: 'Interface to listen on.' },
-  { env: 'PORTCULLIS_DATA_DIR', default: './data', description: 'SQLite database, generated master key file.' },
+  {
+    env: 'PORTCULLIS_DATA_DIR',
+    default: './data',
+    description: 'SQLite database, generated master key file. Kept private: the directory 0700, the database, WAL and key files 0600.',
+  },
   {
     env: 'PORTCULLIS_DATABASE_URL',
     default: '(SQLite in the data dir)',
@@ -128,6 +145,17 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
     env: 'PORTCULLIS_LOGIN_RATE_PER_IP',
     default: '100',
     description: 'Login attempts per minute from one address; 0 turns the per-address ceiling off.',
+  },
+  {
+    env: 'PORTCULLIS_TRUST_PROXY',
+    default: '(off)',
+    description:
+      'Comma-separated addresses/CIDRs of the reverse proxies trusted to set `X-Forwarded-For` (e.g. `10.0.0.0/8`; also `loopback`, `linklocal`, `uniquelocal`). The client address, which the per-address limits count, is then the nearest untrusted entry. Off: the header is ignored. `true`, hop counts and `/0` are refused.',
+  },
+  {
+    env: 'PORTCULLIS_METRICS_TOKEN',
+    default: '(metrics off)',
+    description: 'Bearer token (32+ characters) the Prometheus scraper sends to `GET /metrics`. Unset, `/metrics` does not exist (404).',
   },
   { env: 'PORTCULLIS_BODY_LIMIT_BYTES', default: '1048576', description: 'Largest accepted request body (413 above).' },
   {

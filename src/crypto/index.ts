@@ -1,7 +1,7 @@
 export { createMasterKeyring, keyId, type MasterKeyring, open, seal } from './envelope.js';
 export { loadMasterKeyring } from './master-key.js';
 export { createPasswordHasher, type PasswordHasher } from './password.js';
-export { constantTimeEqual, newId, randomToken, sha256Hex } from './random.js';
+export { constantTimeEqual, newId, randomToken, secretEquals, sha256Hex } from './random.js';
 export { SEAL_PURPOSES, type SealLabelIds, type SealPurpose, sealLabel } from './seal-label.js';
 export {
   type ColumnReport,

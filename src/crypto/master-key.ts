@@ -15,13 +15,17 @@ export function loadMasterKeyring(config: Config, onGenerated: ((path: string) =
   if (config.masterKey) return createMasterKeyring(config.masterKey, config.previousMasterKey);
   const file = config.masterKeyFile ?? join(config.dataDir, 'master.key');
   if (existsSync(file)) {
+    // Why: a key file generated into the data directory is ours; an earlier version or a copy may have left it readable by others.
+    if (!config.masterKeyFile) chmodSync(file, 0o600);
     const key = parseMasterKey(readFileSync(file, 'utf8'), `master key file ${file}`);
     return createMasterKeyring(key, config.previousMasterKey);
   }
   if (config.masterKeyFile) throw new ConfigError(`PORTCULLIS_MASTER_KEY_FILE points at ${file}, which does not exist`);
   if (onGenerated === null)
     throw new ConfigError(`no master key: set PORTCULLIS_MASTER_KEY or PORTCULLIS_MASTER_KEY_FILE (${file} does not exist)`);
-  mkdirSync(dirname(file), { recursive: true });
+  // The key is generated only into the data directory: keep that directory private as storage does.
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  chmodSync(dirname(file), 0o700);
   const key = randomBytes(32);
   writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Secret } from './secret.js';
 
 /** A new random UUID (v4). */
 export const newId = (): string => randomUUID();
@@ -17,4 +18,9 @@ export function constantTimeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
+}
+
+/** True when `presented` equals the configured secret, compared in constant time (`constantTimeEqual`). */
+export function secretEquals(secret: Secret, presented: string): boolean {
+  return constantTimeEqual(secret.unwrap(), presented);
 }

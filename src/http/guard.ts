@@ -48,13 +48,25 @@ function attempts(req: FastifyRequest, verifiers: CredentialVerifiers, apiKeyOnl
   return list;
 }
 
-/** False for a browser request that comes from another site (Sec-Fetch-Site, else Origin). */
+/**
+ * False for a browser request that another site (or a sibling on the same site) may have forged.
+ * `Sec-Fetch-Site: same-origin` and `none` (typed, bookmarked) pass; `same-site` passes only with
+ * an `Origin` in `PORTCULLIS_ALLOWED_ORIGINS` (or the public URL's); `cross-site` never does. Without
+ * `Sec-Fetch-Site`, an `Origin` must be allowed; a request with neither header (curl, scripts,
+ * server-side clients — which cannot ride a victim's cookie) passes.
+ */
 export function originAllowed(req: FastifyRequest, config: Config): boolean {
   const site = req.headers['sec-fetch-site'];
-  if (typeof site === 'string') return site !== 'cross-site';
   const origin = req.headers.origin;
+  const allowedOrigin = typeof origin === 'string' && config.allowedOrigins.includes(origin);
+  if (site === 'same-origin' || site === 'none') return true;
+  // Why: "same-site" covers every subdomain of the registrable domain (and any port or scheme of
+  // it), so a page on a sibling host, perhaps user-controlled, would pass on the header alone.
+  if (site === 'same-site') return allowedOrigin;
+  if (site === 'cross-site') return false;
+  // Why: an unknown Sec-Fetch-Site value is judged by Origin alone, like a browser that sends none.
   if (typeof origin !== 'string') return true;
-  return config.allowedOrigins.includes(origin);
+  return allowedOrigin;
 }
 
 /**

@@ -1,8 +1,27 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { type Secret, secretEquals } from '../crypto/index.js';
+import { AppError } from '../errors/index.js';
 
-/** Request counts and durations by route and status, plus process metrics, at `GET /metrics`. */
-export function registerMetrics(app: FastifyInstance): Registry {
+/**
+ * The scraper's credential: `Authorization: Bearer <PORTCULLIS_METRICS_TOKEN>`, compared in
+ * constant time. Why not the guard's credentials: metrics are an operator's concern, not an
+ * organization's, and the token must not be able to do anything else.
+ */
+function assertScraper(req: FastifyRequest, token: Secret): void {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string' || header.trim() === '') throw new AppError('auth.unauthenticated', { detail: 'no metrics token' });
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
+  if (!match || !secretEquals(token, match[1] as string)) throw new AppError('auth.invalid_credentials', { detail: 'wrong metrics token' });
+}
+
+/**
+ * Request counts and durations by route and status, plus process metrics, at `GET /metrics` for
+ * the bearer of `PORTCULLIS_METRICS_TOKEN`. Without a token nothing is collected and the route does
+ * not exist (404): route names, error rates and process figures help an attacker map the service.
+ */
+export function registerMetrics(app: FastifyInstance, token: Secret | undefined): Registry | undefined {
+  if (!token) return undefined;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -24,8 +43,10 @@ export function registerMetrics(app: FastifyInstance): Registry {
     durations.observe({ method: req.method, route }, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { config: { auth: 'none' }, schema: { hide: true } }, async (_req, reply) =>
-    reply.type(registry.contentType).send(await registry.metrics()),
-  );
+  // `auth: 'none'`: the guard does not read this route's Authorization header; the token check does.
+  app.get('/metrics', { config: { auth: 'none' }, schema: { hide: true } }, async (req, reply) => {
+    assertScraper(req, token);
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
   return registry;
 }

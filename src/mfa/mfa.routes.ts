@@ -64,7 +64,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         tags: ['auth'],
         summary: 'Mail a password reset token',
         description:
-          'Takes `email` or `username`. Always answers the same 200 body; an existing account gets a single-use token valid 30 minutes. Throttled per submitted account and per address.',
+          'Takes `email` or `username`. Always answers the same 200 body, before looking the account up; an active account with a verified email address is mailed a single-use token valid 30 minutes. Throttled per submitted account and per address.',
         security: [],
         body: PasswordResetRequestBody,
         response: { 200: MfaOkResponse, ...errors(400, 429, 503) },

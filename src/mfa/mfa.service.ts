@@ -8,7 +8,7 @@ import type { User } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
 import type { ProfileUpdateBody } from '../sessions/account.service.js';
 import type { LoginInput } from '../sessions/sessions.service.js';
-import type { LoginThrottle } from '../sessions/throttle.js';
+import { identifierKey, type LoginThrottle } from '../sessions/throttle.js';
 import type { Executor } from '../storage/index.js';
 import type { Notifier } from './email/notify.js';
 import { createMfaRepo, type MfaRepo } from './mfa.repo.js';
@@ -73,9 +73,7 @@ export function createMfaService(deps: MfaDeps) {
 
   /** Counts a wrong code: audited, and toward the account's throttle (its MFA key and the sign-in identifier). */
   async function codeFailed(ctx: RequestContext, user: User, reason: string, identifier?: string): Promise<void> {
-    const keys = [mfaThrottleKey(user.id), ...(identifier ? [identifier] : [])];
-    let backoff: number | undefined;
-    for (const key of keys) backoff = (await throttle.fail(key)) ?? backoff;
+    const backoff = await throttle.fail([mfaThrottleKey(user.id), ...(identifier ? [identifierKey(identifier)] : [])]);
     await audit.record(ctx, {
       action: 'mfa.code_failed',
       organizationId: user.organizationId,

@@ -12,7 +12,7 @@ import type { User } from '../identity/users/users.repo.js';
 import type { UsersService } from '../identity/users/users.service.js';
 import type { SharedState } from '../state/index.js';
 import type { SessionsRepo } from './sessions.repo.js';
-import type { LoginThrottle } from './throttle.js';
+import { accountKey, identifierKey, type LoginThrottle } from './throttle.js';
 import type { TokenIssuer } from './tokens.js';
 
 export interface LoginInput {
@@ -219,9 +219,13 @@ export function createSessionsService(deps: SessionsDeps) {
         detail: 'identifier and password required',
       });
     }
-    await throttle.check(identifier, ctx.ip);
+    const typedKey = identifierKey(identifier);
+    await throttle.check(typedKey, ctx.ip);
     const password = normalizePassword(input.password);
     const user = email ? await users.lookup.findByEmail(email) : await users.lookup.findByUserName(identifier);
+    // Why: the user name and the email of one account are two spellings of one target; counting
+    // only what was typed gave a guesser the free attempts twice.
+    if (user) await throttle.check(accountKey(user.id));
     let ok = false;
     let reason = 'unknown_user';
     if (user?.passwordHash) {
@@ -235,7 +239,7 @@ export function createSessionsService(deps: SessionsDeps) {
       if (user) reason = 'no_password';
     }
     if (!ok || !user) {
-      const backoff = await throttle.fail(identifier);
+      const backoff = await throttle.fail(user ? [typedKey, accountKey(user.id)] : [typedKey]);
       await audit.record(ctx, {
         action: 'session.login_failed',
         organizationId: user?.organizationId ?? null,
@@ -249,12 +253,19 @@ export function createSessionsService(deps: SessionsDeps) {
           action: 'session.throttle_started',
           organizationId: user?.organizationId ?? null,
           outcome: 'failure',
+          ...(user ? { targetType: 'user', targetId: user.id } : {}),
           data: { identifier: identifier.slice(0, 128), seconds: backoff },
         });
       }
       throw new AppError('auth.invalid_credentials', { detail: reason });
     }
-    await throttle.succeed(identifier);
+    // A sign-in proves the password: every spelling of this account starts afresh.
+    await throttle.succeed([
+      typedKey,
+      identifierKey(user.userName),
+      ...(user.email ? [identifierKey(user.email)] : []),
+      accountKey(user.id),
+    ]);
     if (hasher.needsRehash(user.passwordHash as string)) {
       await users.upgradePasswordHash(user.id, password);
     }

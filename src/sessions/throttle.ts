@@ -12,9 +12,20 @@ export interface ThrottleOptions {
 }
 
 /**
- * rate-limiter-flexible's login-protection pattern: a per-address ceiling, and per account
- * (keyed by the submitted identifier, so unknown names are throttled alike) consecutive failures
- * with exponential back-off from 1 s doubling to a cap. Never a permanent lock. Counters live in
+ * The throttle key of an identifier as a person typed it (user name or email, known or not).
+ * Why the prefix: typed text must never name another counter (`account:…`, `mfa:…`, `pwchange:…`),
+ * or typing `mfa:<someone's id>` as a user name would throttle that person's MFA step.
+ */
+export const identifierKey = (typed: string): string => `id:${typed.trim().toLowerCase().slice(0, 320)}`;
+
+/** The throttle key of a resolved account: every identifier of one account counts here together. */
+export const accountKey = (userId: string): string => `account:${userId}`;
+
+/**
+ * rate-limiter-flexible's login-protection pattern: a per-address ceiling, and per key consecutive
+ * failures with exponential back-off from 1 s doubling to a cap. Never a permanent lock. Sign-in
+ * counts each failure under the typed identifier (so unknown names are throttled alike) and under
+ * the account it resolves to (so the user name and the email share one allowance). Counters live in
  * Redis when configured, so every instance agrees.
  */
 export function createLoginThrottle(state: SharedState, options: ThrottleOptions, prefix = 'login') {
@@ -28,14 +39,28 @@ export function createLoginThrottle(state: SharedState, options: ThrottleOptions
   // Block marker: a key "blocked" for the back-off period.
   const blocks = make(`${prefix}_block`, 1, 1);
 
-  const accountKey = (identifier: string): string => identifier.trim().toLowerCase().slice(0, 320);
+  const keysOf = (keys: string | readonly string[]): string[] =>
+    [...new Set(typeof keys === 'string' ? [keys] : keys)].map((k) => k.trim().toLowerCase().slice(0, 400));
   const limited = (ms: number): AppError =>
     new AppError('rate.limited', { headers: { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) }, detail: 'throttled' });
 
+  /** Counts a failure under one key; answers the back-off it started (seconds), if any. */
+  async function failOne(key: string): Promise<number | undefined> {
+    const res = await failures.penalty(key, 1);
+    const over = res.consumedPoints - options.freeFailures;
+    if (over <= 0) return undefined;
+    const seconds = Math.min(2 ** (over - 1), options.maxBackoffSeconds);
+    await blocks.block(key, seconds);
+    return seconds;
+  }
+
   return {
-    /** Throws 429 (with Retry-After) while the address or the account is throttled. */
-    async check(identifier: string, ip: string): Promise<void> {
-      if (perIp) {
+    /**
+     * Throws 429 (with Retry-After) while the address or any of the keys is throttled. With `ip`,
+     * the attempt also counts toward the address's ceiling (once per call).
+     */
+    async check(keys: string | readonly string[], ip?: string): Promise<void> {
+      if (perIp && ip !== undefined) {
         try {
           await perIp.consume(ip);
         } catch (res) {
@@ -43,22 +68,24 @@ export function createLoginThrottle(state: SharedState, options: ThrottleOptions
           throw limited((res as RateLimiterRes).msBeforeNext);
         }
       }
-      const blocked = await blocks.get(accountKey(identifier));
-      if (blocked && blocked.consumedPoints > 1 && blocked.msBeforeNext > 0) throw limited(blocked.msBeforeNext);
+      const states = await Promise.all(keysOf(keys).map((key) => blocks.get(key)));
+      let waitMs = 0;
+      for (const blocked of states) {
+        if (blocked && blocked.consumedPoints > 1 && blocked.msBeforeNext > 0) waitMs = Math.max(waitMs, blocked.msBeforeNext);
+      }
+      if (waitMs > 0) throw limited(waitMs);
     },
-    /** Counts a failure; answers the back-off started (seconds), if any. */
-    async fail(identifier: string): Promise<number | undefined> {
-      const key = accountKey(identifier);
-      const res = await failures.penalty(key, 1);
-      const over = res.consumedPoints - options.freeFailures;
-      if (over <= 0) return undefined;
-      const seconds = Math.min(2 ** (over - 1), options.maxBackoffSeconds);
-      await blocks.block(key, seconds);
-      return seconds;
+    /** Counts a failure under every key; answers the longest back-off started (seconds), if any. */
+    async fail(keys: string | readonly string[]): Promise<number | undefined> {
+      let longest: number | undefined;
+      for (const seconds of await Promise.all(keysOf(keys).map(failOne))) {
+        if (seconds !== undefined) longest = Math.max(longest ?? 0, seconds);
+      }
+      return longest;
     },
-    async succeed(identifier: string): Promise<void> {
-      const key = accountKey(identifier);
-      await Promise.all([failures.delete(key), blocks.delete(key)]);
+    /** Forgets the failures and any back-off of every key. */
+    async succeed(keys: string | readonly string[]): Promise<void> {
+      await Promise.all(keysOf(keys).flatMap((key) => [failures.delete(key), blocks.delete(key)]));
     },
   };
 }

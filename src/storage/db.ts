@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteStatement, sql, type Transaction } from 'kysely';
@@ -54,11 +54,14 @@ export function createStorage(options: StorageOptions): Storage {
   let file: string;
   if (url?.startsWith('sqlite:')) file = url.slice('sqlite:'.length);
   else {
-    mkdirSync(options.dataDir, { recursive: true });
+    ensurePrivateDir(options.dataDir);
     file = join(options.dataDir, 'portcullis.db');
   }
+  const onDisk = file !== ':memory:' && file !== '';
+  if (onDisk) ensurePrivateFile(file);
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
+  if (onDisk) for (const extra of [`${file}-wal`, `${file}-shm`]) if (existsSync(extra)) chmodSync(extra, PRIVATE_FILE);
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
@@ -67,6 +70,29 @@ export function createStorage(options: StorageOptions): Storage {
     plugins: [new CamelCasePlugin()],
   });
   return wrap(db, 'sqlite');
+}
+
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/**
+ * Creates a directory readable only by its owner, and tightens an existing one to that.
+ * Why: the data directory holds the database and the generated master key; other local users
+ * must not read, list or replace them.
+ */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  chmodSync(dir, PRIVATE_DIR);
+}
+
+/**
+ * Creates the SQLite file 0600 before SQLite opens it, and tightens an existing one. SQLite gives
+ * its WAL and shared-memory files the database file's mode, so they follow; any left behind by an
+ * earlier version are tightened after the open (see `createStorage`).
+ */
+function ensurePrivateFile(file: string): void {
+  closeSync(openSync(file, 'a', PRIVATE_FILE));
+  chmodSync(file, PRIVATE_FILE);
 }
 
 /**

@@ -46,6 +46,8 @@ export interface TestApp {
     password?: string;
     roles?: string[];
     organizationId?: string;
+    /** Mark the address verified (password reset mails only verified addresses). */
+    emailVerified?: boolean;
   }): Promise<{ id: string; userName: string; email: string; password: string }>;
   /** An API key secret for a user (by id), with optional scopes. */
   createApiKey(userId: string, scopes?: Scope[]): Promise<{ id: number; key: string; secret: string }>;
@@ -200,6 +202,7 @@ export async function buildTestApp(
         password,
         roles: input.roles ?? ['member'],
         organizationId: input.organizationId ?? defaultOrgId,
+        ...(input.emailVerified ? { emailVerified: true } : {}),
       });
       return { id: user.id, userName, email, password };
     },

@@ -112,6 +112,44 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
     );
   }
 
+  /**
+   * The work behind a reset request, run after the answer. Only a verified address of an active
+   * person gets a token: an unverified one may belong to someone else (a typo, or an email change
+   * not yet confirmed), and a reset mailed there would hand them the account.
+   */
+  async function mailResetToken(ctx: RequestContext, identifier: string, email: string | undefined): Promise<void> {
+    const user = email ? await users.lookup.findByEmail(email) : await users.lookup.findByUserName(identifier);
+    const reason = !user
+      ? 'unknown_account'
+      : user.state !== 'ACTIVE'
+        ? 'inactive_user'
+        : user.userType !== 'USER'
+          ? 'not_a_person'
+          : !user.email
+            ? 'no_email'
+            : !user.emailVerified
+              ? 'email_not_verified'
+              : undefined;
+    await audit.record(ctx, {
+      action: 'user.password_reset_requested',
+      organizationId: user?.organizationId ?? null,
+      outcome: reason ? 'failure' : 'success',
+      targetType: 'user',
+      targetId: user?.id ?? null,
+      data: { identifier: identifier.slice(0, 128), ...(reason ? { reason } : {}) },
+    });
+    if (reason || !user?.email) return;
+    const token = await issueToken(ctx, user, 'password_reset', user.email, o.resetTokenTtlSeconds);
+    const minutes = Math.round(o.resetTokenTtlSeconds / 60);
+    await notifier.send(ctx, user, 'password_reset', {
+      subject: 'Reset your password',
+      text:
+        `Someone asked to reset the password of your account ${user.userName}.\n\n` +
+        `Reset token: ${token}\n\nOr open ${o.publicUrl}/reset-password#token=${token}\n\n` +
+        `The token works once and expires in ${minutes} minutes. If this was not you, ignore this message: your password stays as it is.\n`,
+    });
+  }
+
   return {
     passwordSet,
 
@@ -206,7 +244,9 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
 
     /**
      * `POST /v1/auth/password/reset/request {email | username}`. The caller always gets the same
-     * answer; only an existing, active account is mailed (in the background, so timing says nothing).
+     * answer after the same work: input checks and the per-address and per-identifier ceilings
+     * (which count known and unknown identifiers alike). Everything that depends on the account —
+     * lookup, audit, token, mail — runs after the answer, for unknown identifiers too.
      */
     async requestPasswordReset(ctx: RequestContext, input: { email?: string | undefined; username?: string | undefined }): Promise<void> {
       const email = input.email?.trim().toLowerCase();
@@ -216,34 +256,9 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       if (!notifier.enabled) throw new AppError('mail.not_configured');
       await perIp.consume(ctx.ip);
       await resetPerAccount.consume(identifier.toLowerCase());
-      const user = email ? await users.lookup.findByEmail(email) : await users.lookup.findByUserName(identifier);
-      const reason = !user
-        ? 'unknown_account'
-        : user.state !== 'ACTIVE'
-          ? 'inactive_user'
-          : user.userType !== 'USER'
-            ? 'not_a_person'
-            : !user.email
-              ? 'no_email'
-              : undefined;
-      await audit.record(ctx, {
-        action: 'user.password_reset_requested',
-        organizationId: user?.organizationId ?? null,
-        outcome: reason ? 'failure' : 'success',
-        targetType: 'user',
-        targetId: user?.id ?? null,
-        data: { identifier: identifier.slice(0, 128), ...(reason ? { reason } : {}) },
-      });
-      if (reason || !user?.email) return;
-      const token = await issueToken(ctx, user, 'password_reset', user.email, o.resetTokenTtlSeconds);
-      const minutes = Math.round(o.resetTokenTtlSeconds / 60);
-      notifier.sendInBackground(ctx, user, 'password_reset', {
-        subject: 'Reset your password',
-        text:
-          `Someone asked to reset the password of your account ${user.userName}.\n\n` +
-          `Reset token: ${token}\n\nOr open ${o.publicUrl}/reset-password#token=${token}\n\n` +
-          `The token works once and expires in ${minutes} minutes. If this was not you, ignore this message: your password stays as it is.\n`,
-      });
+      // Why: a lookup, an audit write and a token insert took the known path ~8 ms longer on
+      // PostgreSQL than the unknown one, telling who has an account; after the answer they cost nothing.
+      notifier.afterResponse('password_reset', () => mailResetToken(ctx, identifier, email));
     },
 
     /**

@@ -58,6 +58,16 @@ export function createNotifier(deps: NotifierDeps) {
       if (!mailer.enabled || !(to ?? user.email)) return;
       send(ctx, user, kind, mail, to).catch((err: unknown) => deps.onError(err, kind));
     },
+    /**
+     * Runs `task` once the current request has been answered (the next turn of the event loop);
+     * a failure is reported like a failed delivery of `kind`. For work whose duration would tell
+     * the caller something, such as whether an account exists.
+     */
+    afterResponse(kind: MailKind, task: () => Promise<void>): void {
+      setImmediate(() => {
+        task().catch((err: unknown) => deps.onError(err, kind));
+      });
+    },
   };
 }
 export type Notifier = ReturnType<typeof createNotifier>;
