@@ -1,4 +1,5 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteStatement, sql, type Transaction } from 'kysely';
@@ -13,6 +14,17 @@ export type Executor = Db | Tx;
 
 export interface Storage {
   db: Db;
+  /**
+   * What repos are built on: the database, or — inside `transaction(fn)` — that transaction. A repo
+   * made once at start-up therefore joins whatever transaction its caller runs in.
+   */
+  executor: Executor;
+  /**
+   * Runs `fn` in one transaction: every repo built on `executor` that `fn` (and what it calls) uses
+   * writes inside it, so the writes of one request commit or roll back together. A nested call joins
+   * the outer transaction.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   dialect: 'sqlite' | 'postgres';
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
@@ -122,8 +134,35 @@ function withStatementCache(sqlite: SqliteDatabase.Database): { close(): void; p
  * test run) made it skip creating ours — "relation kysely_migration_lock does not exist".
  */
 function wrap(db: Db, dialect: Storage['dialect'], migrationSchema?: string): Storage {
+  const ambient = new AsyncLocalStorage<{ tx: Tx; open: boolean }>();
+  // Why: work a transaction started in the background (a mail, a cache fill) outlives it; once it has
+  // committed, its queries go to the database again instead of to a finished transaction.
+  const current = (): Executor => {
+    const store = ambient.getStore();
+    return store?.open ? store.tx : db;
+  };
+  const executor = new Proxy(db, {
+    get(_target, prop) {
+      const real = current();
+      const value = Reflect.get(real, prop, real) as unknown;
+      // Kysely's classes keep private fields: methods must run on the real object, not the proxy.
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real) : value;
+    },
+  }) as Executor;
   return {
     db,
+    executor,
+    async transaction<T>(fn: () => Promise<T>): Promise<T> {
+      if (ambient.getStore()?.open) return fn();
+      return db.transaction().execute(async (tx) => {
+        const store = { tx, open: true };
+        try {
+          return await ambient.run(store, fn);
+        } finally {
+          store.open = false;
+        }
+      });
+    },
     dialect,
     async migrate() {
       const migrator = new Migrator({
