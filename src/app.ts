@@ -5,10 +5,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { auditRoutes } from './audit/audit.routes.js';
-import { type AuditService, createAuditService } from './audit/audit.service.js';
-import type { Config } from './config/index.js';
-import { createPasswordHasher, loadMasterKeyring, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
+import { type AuditService, auditRoutes, createAuditService } from './audit/index.js';
+import { type Config, loadMasterKeyring } from './config/index.js';
+import { createPasswordHasher, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
 import {
   createDirectoryService,
   createScimRepo,
@@ -19,36 +18,57 @@ import {
 } from './directory/index.js';
 import { AppError } from './errors/index.js';
 import { createFederation, exchangeTokenRoutes, type IdpsService, idpRoutes, type WorkloadService } from './federation/index.js';
-import { registerJsonParsers } from './http/content-types.js';
-import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
-import { type CredentialVerifiers, registerGuard } from './http/guard.js';
-import { registerMetrics } from './http/metrics.js';
-import { registerResponseHeaders } from './http/response-headers.js';
-import { ErrorBody } from './http/schemas.js';
-import './http/types.js';
-import { createApiKeysRepo } from './identity/api-keys/api-keys.repo.js';
-import { type ApiKeysService, createApiKeysService } from './identity/api-keys/api-keys.service.js';
-import { bootstrap } from './identity/bootstrap.js';
-import { identityRoutes } from './identity/identity.routes.js';
-import { UserSchema } from './identity/identity.schemas.js';
-import { createOrganizationsRepo } from './identity/organizations/organizations.repo.js';
-import { createOrganizationsService, type OrganizationsService } from './identity/organizations/organizations.service.js';
-import { preloadPasswordBlocklist } from './identity/password-policy.js';
-import { createUsersRepo } from './identity/users/users.repo.js';
-import { createUsersService, type PasswordSetHook, type RevokeAccess, type UsersService } from './identity/users/users.service.js';
-import { createMailer, type Mailer } from './mail/mailer.js';
+import {
+  type CredentialVerifiers,
+  clientErrorHandler,
+  ErrorBody,
+  frameworkErrors,
+  registerErrorHandling,
+  registerGuard,
+  registerJsonParsers,
+  registerMetrics,
+  registerResponseHeaders,
+} from './http/index.js';
+import './http/index.js';
+import {
+  type ApiKeysService,
+  bootstrap,
+  createApiKeysRepo,
+  createApiKeysService,
+  createOrganizationsRepo,
+  createOrganizationsService,
+  createUsersRepo,
+  createUsersService,
+  identityRoutes,
+  type OrganizationsService,
+  type PasswordSetHook,
+  preloadPasswordBlocklist,
+  type RevokeAccess,
+  UserSchema,
+  type UsersService,
+} from './identity/index.js';
+import { createMailer, type Mailer } from './mail/index.js';
 import { createMfaDomain, type MfaDomain, mfaRoutes } from './mfa/index.js';
-import { type AccountSeams, type AccountService, createAccountService, usersNamedBy } from './sessions/account.service.js';
-import { createSessionsRepo } from './sessions/sessions.repo.js';
-import { authRoutes, sessionRoutes } from './sessions/sessions.routes.js';
-import { createSessionsService, type LoginSeams, type SessionsService } from './sessions/sessions.service.js';
-import { createSigningKeyStore, type SigningKeyStore } from './sessions/signing-keys.js';
-import { createLoginThrottle } from './sessions/throttle.js';
-import { createTokenIssuer } from './sessions/tokens.js';
+import {
+  type AccountSeams,
+  type AccountService,
+  authRoutes,
+  createAccountService,
+  createLoginThrottle,
+  createSessionsRepo,
+  createSessionsService,
+  createSigningKeyStore,
+  createTokenIssuer,
+  type LoginSeams,
+  type SessionsService,
+  type SigningKeyStore,
+  sessionRoutes,
+  usersNamedBy,
+} from './sessions/index.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
-import { uiRoutes } from './ui/ui.routes.js';
-import { createVaultService, type VaultInbox, type VaultService, vaultRoutes } from './vault/index.js';
+import { uiRoutes } from './ui/index.js';
+import { createVaultService, loadVaultInbox, type VaultInbox, type VaultService, vaultRoutes } from './vault/index.js';
 
 export interface AppDeps {
   storage: Storage;
@@ -198,7 +218,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     config.smtpInboundPort === undefined
       ? undefined
       : // Loaded only when configured: the SMTP server and MIME parser weigh ~40 MB of memory.
-        (await import('./vault/inbox/inbox.server.js')).createVaultInbox({
+        (await loadVaultInbox())({
           acceptsRecipient: vault.acceptsRecipient,
           deliverEmail: vault.deliverEmail,
           log: app.log,

@@ -1,7 +1,7 @@
 import { createSealedRegistry, type SealedRegistry } from './crypto/index.js';
 import { federationSealedColumns } from './federation/index.js';
 import { mfaSealedColumns } from './mfa/index.js';
-import { signingKeysSealedColumns } from './sessions/signing-keys.js';
+import { signingKeysSealedColumns } from './sessions/index.js';
 import { vaultSealedColumns } from './vault/index.js';
 
 /**

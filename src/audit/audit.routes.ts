@@ -1,8 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../app.js';
-import { ctx } from '../http/context.js';
-import { decodeCursor, encodeCursor, errors, Nullable, PageQuery } from '../http/schemas.js';
+import { ctx, decodeCursor, encodeCursor, errors, Nullable, PageQuery } from '../http/index.js';
+import type { AuditService } from './audit.service.js';
+
+/** What the audit routes use. */
+export interface AuditRoutesDeps {
+  audit: AuditService;
+}
 
 const AuditEventSchema = Type.Object({
   id: Type.Integer(),
@@ -19,7 +23,7 @@ const AuditEventSchema = Type.Object({
   createdAt: Type.String(),
 });
 
-export const auditRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<{ services: AuditRoutesDeps }> = async (app, { services }) => {
   app.get(
     '/v1/audit-events',
     {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { isScope, type Scope } from '../auth/scopes.js';
+import { isScope, type Scope } from '../auth/index.js';
 import { AppError } from '../errors/index.js';
-import { DEFAULT_ORGANIZATION } from '../identity/bootstrap.js';
+import { DEFAULT_ORGANIZATION } from '../identity/index.js';
 import { operatorContext, withApp } from './context.js';
 
 async function orgId(app: Parameters<Parameters<typeof withApp>[0]>[0], name: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { type App, buildApp } from '../app.js';
-import type { Principal, RequestContext } from '../auth/principal.js';
-import { SCOPES } from '../auth/scopes.js';
+import type { Principal, RequestContext } from '../auth/index.js';
+import { SCOPES } from '../auth/index.js';
 import { loadConfig } from '../config/index.js';
 
 /** Builds the app (without listening) so CLI commands use the same services as the API. */

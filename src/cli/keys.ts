@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
-import { loadMasterKeyring } from '../crypto/index.js';
+import { loadConfig, loadMasterKeyring } from '../config/index.js';
 import { SEALED_REGISTRY } from '../sealed-columns.js';
 import { createStorage } from '../storage/index.js';
 import { withApp } from './context.js';

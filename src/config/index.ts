@@ -1,3 +1,3 @@
 export { ConfigError, loadConfig, parseMasterKey } from './load.js';
-export type { Argon2Config, Config } from './schema.js';
-export { OPTION_DOCS } from './schema.js';
+export { loadMasterKeyring } from './master-key.js';
+export * from './schema.js';

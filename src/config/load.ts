@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { Secret } from '../crypto/secret.js';
+import { Secret } from '../crypto/index.js';
 import type { Config } from './schema.js';
 
 /** A configuration value that cannot be used. The message names the variable, on one line. */

@@ -1,13 +1,8 @@
-import type { Secret } from '../crypto/secret.js';
+import type { Argon2Params, Secret } from '../crypto/index.js';
 
 /** Argon2id parameters. Defaults are OWASP's (m=19456 KiB, t=2, p=1). */
-export interface Argon2Config {
-  memoryKiB: number;
-  timeCost: number;
-  parallelism: number;
-  /** Hashes running at once; the rest queue, so logins cannot starve the event loop's thread pool. */
-  concurrency: number;
-}
+/** argon2id parameters (the crypto module's `Argon2Params`). */
+export type Argon2Config = Argon2Params;
 
 export interface Config {
   /** `production` refuses development shortcuts (e.g. private IdP hosts). */

@@ -1,6 +1,5 @@
 export { createMasterKeyring, keyId, type MasterKeyring, open, seal } from './envelope.js';
-export { loadMasterKeyring } from './master-key.js';
-export { createPasswordHasher, type PasswordHasher } from './password.js';
+export { type Argon2Params, createPasswordHasher, type PasswordHasher } from './password.js';
 export { constantTimeEqual, newId, randomToken, secretEquals, sha256Hex } from './random.js';
 export { SEAL_PURPOSES, type SealLabelIds, type SealPurpose, sealLabel } from './seal-label.js';
 export {
@@ -18,3 +17,4 @@ export {
 } from './sealed-registry.js';
 export { Secret } from './secret.js';
 export { createSemaphore } from './semaphore.js';
+export * from './totp/totp.js';

@@ -1,6 +1,14 @@
 import { hash, verify } from '@node-rs/argon2';
-import type { Argon2Config } from '../config/schema.js';
 import { createSemaphore } from './semaphore.js';
+
+/** argon2id cost parameters and how many hashes may run at once (config's `argon2`). */
+export interface Argon2Params {
+  memoryKiB: number;
+  timeCost: number;
+  parallelism: number;
+  /** Hashes running at once; the rest queue, so logins cannot starve the event loop's thread pool. */
+  concurrency: number;
+}
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -17,7 +25,7 @@ export interface PasswordHasher {
  * A semaphore bounds how many hashes run at once so that a login flood queues instead of
  * taking every pool thread from other work.
  */
-export function createPasswordHasher(params: Argon2Config): PasswordHasher {
+export function createPasswordHasher(params: Argon2Params): PasswordHasher {
   const options = {
     algorithm: 2 as const, // Algorithm.Argon2id (a const enum, not importable under verbatimModuleSyntax)
     memoryCost: params.memoryKiB,

@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Services } from '../app.js';
-import { registerStrictJsonParser } from '../http/content-types.js';
-import { ctx } from '../http/context.js';
-import { errors } from '../http/schemas.js';
+import { ctx, errors, registerStrictJsonParser } from '../http/index.js';
 import { AddUserCredentialsBody, AddUserCredentialsResult, AdSidParam, UserNameOrGuidParam } from './directory.schemas.js';
+import type { DirectoryService } from './directory.service.js';
+import type { ScimRoutesDeps } from './scim/scim.routes.js';
 import { scimRoutes } from './scim/scim.routes.js';
+
+/** What the directory routes use (seed 003 and SCIM). */
+export interface DirectoryRoutesDeps extends ScimRoutesDeps {
+  directory: DirectoryService;
+}
 
 const SEED_DESCRIPTION =
   "HelloID (seed 003). HTTP Basic with an API key's `key:clientSecret` (any other credential form works too); scope `credentials:write`. " +
@@ -15,7 +19,7 @@ const SEED_DESCRIPTION =
   'and mails the user when SMTP is configured.';
 
 /** Seed 003's credential routes, in their own scope so that only they parse bodies strictly. */
-const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }> = async (app, { services }) => {
   registerStrictJsonParser(app);
   const { directory } = services;
   const response = { 200: AddUserCredentialsResult, ...errors(400, 401, 403, 404) };
@@ -71,7 +75,7 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
 };
 
 /** Directory administration: seed 003 and SCIM 2.0 at `/scim/v2`. */
-export const directoryRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const directoryRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }> = async (app, { services }) => {
   await app.register(helloIdRoutes, { services });
   await app.register(scimRoutes, { services, prefix: '/scim/v2' });
 };

@@ -1,9 +1,7 @@
 import { authorize, type RequestContext, userTarget } from '../auth/index.js';
 import { AppError, assertThat } from '../errors/index.js';
-import type { OrganizationsService } from '../identity/organizations/organizations.service.js';
-import { checkPassword } from '../identity/password-policy.js';
-import type { User } from '../identity/users/users.repo.js';
-import type { UsersService } from '../identity/users/users.service.js';
+import type { OrganizationsService, User, UsersService } from '../identity/index.js';
+import { checkPassword } from '../identity/index.js';
 
 export interface DirectoryDeps {
   users: UsersService;

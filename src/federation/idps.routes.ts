@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Services } from '../app.js';
-import { registerLenientJsonParser } from '../http/content-types.js';
-import { ctx } from '../http/context.js';
-import { errors } from '../http/schemas.js';
-import { setSessionCookies } from '../sessions/cookies.js';
+import type { Config } from '../config/index.js';
+import { ctx, errors, registerLenientJsonParser } from '../http/index.js';
+import type { LoginSeams, SessionsService } from '../sessions/index.js';
+import { setSessionCookies } from '../sessions/index.js';
 import {
   AuthorizeQuery,
   CallbackQuery,
@@ -19,14 +18,26 @@ import {
   ListIdpsResponse,
   UpdateIdpBody,
 } from './idps.schemas.js';
+import type { IdpsService } from './idps.service.js';
+import type { WorkloadService } from './workload/workload.service.js';
+
+/** What the federation routes use. */
+export interface FederationRoutesDeps {
+  config: Config;
+  idps: IdpsService;
+  workload: WorkloadService;
+  sessions: SessionsService;
+  loginSeams: LoginSeams;
+}
 
 /** Binds a browser flow to the browser that started it (login-CSRF defence); scoped to the callback path. */
 export const FLOW_COOKIE = 'idp-flow';
 const CALLBACK_PATH = '/oauth/callback';
 
-const secure = (req: FastifyRequest, services: Services) => services.config.publicUrl.startsWith('https:') || req.protocol === 'https';
+const secure = (req: FastifyRequest, services: FederationRoutesDeps) =>
+  services.config.publicUrl.startsWith('https:') || req.protocol === 'https';
 
-function clearFlowCookie(req: FastifyRequest, reply: FastifyReply, services: Services): void {
+function clearFlowCookie(req: FastifyRequest, reply: FastifyReply, services: FederationRoutesDeps): void {
   reply.setCookie(FLOW_COOKIE, '', {
     path: CALLBACK_PATH,
     httpOnly: true,
@@ -37,7 +48,7 @@ function clearFlowCookie(req: FastifyRequest, reply: FastifyReply, services: Ser
 }
 
 /** Identity providers: administration (`idps:write`), the public list, and the browser sign-in flow. */
-export const idpRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const idpRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDeps }> = async (app, { services }) => {
   const { idps, sessions, loginSeams } = services;
 
   app.post(
@@ -180,7 +191,7 @@ export const idpRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
  * `POST /v1/auth:exchangeToken` (Bytebase's workload identity exchange). Like the other auth
  * routes its body is JSON whatever the content type: GitHub Actions examples use `curl -d`.
  */
-export const exchangeTokenRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const exchangeTokenRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDeps }> = async (app, { services }) => {
   registerLenientJsonParser(app);
   app.post(
     '/v1/auth::exchangeToken',

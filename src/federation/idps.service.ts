@@ -1,12 +1,11 @@
 import { calculatePKCECodeChallenge } from 'openid-client';
-import type { AuditService } from '../audit/audit.service.js';
+import type { AuditService } from '../audit/index.js';
 import { authorize, can, inOrganization, type RequestContext } from '../auth/index.js';
 import { constantTimeEqual, type MasterKeyring, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
-import { ownProps } from '../http/safe-keys.js';
-import type { User } from '../identity/users/users.repo.js';
-import type { UsersService } from '../identity/users/users.service.js';
-import type { LoginInput } from '../sessions/sessions.service.js';
+import { ownProps } from '../http/index.js';
+import type { User, UsersService } from '../identity/index.js';
+import type { LoginInput } from '../sessions/index.js';
 import { secretAad, verifierAad } from './federation.sealed.js';
 import type {
   AuthStyle,

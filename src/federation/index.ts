@@ -1,8 +1,8 @@
-import type { AuditService } from '../audit/audit.service.js';
+import type { AuditService } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import type { MasterKeyring } from '../crypto/index.js';
-import type { UsersService } from '../identity/users/users.service.js';
-import type { SessionsService } from '../sessions/sessions.service.js';
+import type { UsersService } from '../identity/index.js';
+import type { SessionsService } from '../sessions/index.js';
 import type { Executor } from '../storage/index.js';
 import { createIdpsRepo } from './idps.repo.js';
 import { createIdpsService, type IdpsService } from './idps.service.js';

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { RequestContext } from '../auth/principal.js';
+import type { RequestContext } from '../auth/index.js';
 import { AppError } from '../errors/index.js';
 
 /** The `RequestContext` a route hands to its service. */

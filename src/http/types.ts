@@ -1,5 +1,4 @@
-import type { Principal, Restriction } from '../auth/principal.js';
-import type { Scope } from '../auth/scopes.js';
+import type { Principal, Restriction, Scope } from '../auth/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../app.js';
-import { ctx, principalOf } from '../http/context.js';
-import { decodeCursor, encodeCursor, errors } from '../http/schemas.js';
+import { ctx, decodeCursor, encodeCursor, errors, principalOf } from '../http/index.js';
+import type { ApiKeysService } from './api-keys/api-keys.service.js';
 import {
   ApiKeySchema,
   CreateApiKeyBody,
@@ -17,9 +16,18 @@ import {
   UpdateUserBody,
   UserSchema,
 } from './identity.schemas.js';
+import type { OrganizationsService } from './organizations/organizations.service.js';
 import { presentApiKey, presentUser } from './users/users.present.js';
+import type { UsersService } from './users/users.service.js';
 
-export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+/** What the identity routes use. */
+export interface IdentityRoutesDeps {
+  organizations: OrganizationsService;
+  users: UsersService;
+  apiKeys: ApiKeysService;
+}
+
+export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoutesDeps }> = async (app, { services }) => {
   const { organizations, users, apiKeys } = services;
 
   app.post(

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { SCOPES } from '../auth/scopes.js';
-import { Nullable, PageQuery } from '../http/schemas.js';
+import { SCOPES } from '../auth/index.js';
+import { Nullable, PageQuery } from '../http/index.js';
 
 const Str = (max: number) => Type.String({ maxLength: max });
 const NStr = Nullable(Type.String());

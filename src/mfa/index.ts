@@ -1,10 +1,8 @@
-import type { AuditService } from '../audit/audit.service.js';
+import type { AuditService } from '../audit/index.js';
 import type { MasterKeyring } from '../crypto/index.js';
-import type { OrganizationsService } from '../identity/organizations/organizations.service.js';
-import type { PasswordSetHook, UsersService } from '../identity/users/users.service.js';
-import type { Mailer } from '../mail/mailer.js';
-import type { AccountSeams } from '../sessions/account.service.js';
-import type { LoginSeams, SessionsService } from '../sessions/sessions.service.js';
+import type { OrganizationsService, PasswordSetHook, UsersService } from '../identity/index.js';
+import type { Mailer } from '../mail/index.js';
+import type { AccountSeams, LoginSeams, SessionsService } from '../sessions/index.js';
 import type { SharedState } from '../state/index.js';
 import type { Executor } from '../storage/index.js';
 import { createEmailTokensRepo } from './email/email.repo.js';

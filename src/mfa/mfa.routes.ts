@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Services } from '../app.js';
-import { ctx } from '../http/context.js';
-import { errors } from '../http/schemas.js';
+import { ctx, errors } from '../http/index.js';
+import type { EmailFlowService } from './email/email.service.js';
 import {
   EmailVerifyBody,
   EmailVerifyRequestResponse,
@@ -11,6 +10,11 @@ import {
   PasswordResetRequestBody,
 } from './mfa.schemas.js';
 
+/** What the MFA routes use. */
+export interface MfaRoutesDeps {
+  mfa: { emailFlow: EmailFlowService };
+}
+
 const OK = { success: true, code: 0 } as const;
 /** One answer whether or not the account exists (no enumeration). */
 export const RESET_REQUESTED_MESSAGE = 'If the account exists, a message with reset instructions has been sent to its email address.';
@@ -19,7 +23,7 @@ export const RESET_REQUESTED_MESSAGE = 'If the account exists, a message with re
  * Email verification and self-service password reset. TOTP enrolment lives on `POST /v1/auth/user`
  * and the second sign-in step on `POST /v1/auth/login` (the sessions domain, through its seams).
  */
-export const mfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const mfaRoutes: FastifyPluginAsyncTypebox<{ services: MfaRoutesDeps }> = async (app, { services }) => {
   const { emailFlow } = services.mfa;
 
   app.post(

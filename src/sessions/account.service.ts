@@ -1,12 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import { changesAccount } from '../audit/actions.js';
+import { changesAccount } from '../audit/index.js';
 import { authorize, type RequestContext, userTarget } from '../auth/index.js';
 import { AppError, assertThat } from '../errors/index.js';
-import { ownProps } from '../http/safe-keys.js';
-import type { ApiKeysService } from '../identity/api-keys/api-keys.service.js';
-import type { UserSetting } from '../identity/users/settings.repo.js';
-import { PROFILE_FIELDS, type User, type UserPatch } from '../identity/users/users.repo.js';
-import type { UsersService } from '../identity/users/users.service.js';
+import { ownProps } from '../http/index.js';
+import type { ApiKeysService, UserSetting, UsersService } from '../identity/index.js';
+import { PROFILE_FIELDS, type User, type UserPatch } from '../identity/index.js';
 
 /** Seed 002's extra fields on `POST /v1/auth/user`, handled by the MFA domain. */
 export interface ProfileUpdateBody {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
-import { ACCESS_COOKIE, REFRESH_COOKIE, USER_COOKIE } from '../http/guard.js';
+import { ACCESS_COOKIE, REFRESH_COOKIE, USER_COOKIE } from '../http/index.js';
 
 /** `Secure` when the public URL is https or the request came over https. */
 const secure = (req: FastifyRequest, config: Config): boolean => config.publicUrl.startsWith('https:') || req.protocol === 'https';

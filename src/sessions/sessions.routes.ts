@@ -1,14 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Services } from '../app.js';
+import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
-import { registerLenientJsonParser } from '../http/content-types.js';
-import { ctx, principalOf } from '../http/context.js';
-import { ACCESS_COOKIE, originAllowed, REFRESH_COOKIE } from '../http/guard.js';
-import { errors } from '../http/schemas.js';
-import { presentUser } from '../identity/users/users.present.js';
-import type { AccountView } from './account.service.js';
+import type { CredentialVerifiers } from '../http/index.js';
+import { ACCESS_COOKIE, ctx, errors, originAllowed, principalOf, REFRESH_COOKIE, registerLenientJsonParser } from '../http/index.js';
+import { presentUser } from '../identity/index.js';
+import type { AccountService, AccountView } from './account.service.js';
 import { clearSessionCookies, setSessionCookies } from './cookies.js';
 import {
   ChangePasswordBody,
@@ -20,7 +18,17 @@ import {
   UpdateMeBody,
   UserEnvelope,
 } from './sessions.schemas.js';
-import type { IssuedTokens } from './sessions.service.js';
+import type { IssuedTokens, SessionsService } from './sessions.service.js';
+import type { SigningKeyStore } from './signing-keys.js';
+
+/** What the sessions routes use. */
+export interface SessionsRoutesDeps {
+  config: Config;
+  sessions: SessionsService;
+  account: AccountService;
+  keys: SigningKeyStore;
+  verifiers: CredentialVerifiers;
+}
 
 const OK = { success: true, code: 0 } as const;
 const JSON_UTF8 = 'application/json; charset=utf-8';
@@ -28,12 +36,19 @@ const JSON_UTF8 = 'application/json; charset=utf-8';
 const presentAccount = (v: AccountView) => presentUser(v.user, { apiKeys: v.apiKeys, settings: v.settings, extra: v.extra });
 
 /** Why: a cookie-bearing request from another site must not sign in, rotate or end a session. */
-function assertSameSite(req: FastifyRequest, services: Services): void {
+function assertSameSite(req: FastifyRequest, services: SessionsRoutesDeps): void {
   if (!originAllowed(req, services.config)) throw new AppError('request.cross_site');
 }
 
 /** Token response in API mode (tokens in the body) or web mode (cookies, no token in the body). */
-function tokenReply(req: FastifyRequest, reply: FastifyReply, services: Services, web: boolean, tokens: IssuedTokens, userId: string) {
+function tokenReply(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  services: SessionsRoutesDeps,
+  web: boolean,
+  tokens: IssuedTokens,
+  userId: string,
+) {
   if (web) {
     setSessionCookies(req, reply, services.config, tokens, userId);
     return { expiresIn: tokens.expiresIn };
@@ -45,7 +60,7 @@ function tokenReply(req: FastifyRequest, reply: FastifyReply, services: Services
  * The four Bytebase auth routes parse a JSON body whatever the content type (scripts use `curl -d`);
  * they live in their own scope with the lenient parser. `/v1/auth:exchangeToken` joins them from the federation domain.
  */
-export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutesDeps }> = async (app, { services }) => {
   registerLenientJsonParser(app);
   // Why: no body at all (`curl -X POST`, a client's bodiless logout) never reaches a parser; it is `{}` here.
   app.addHook('preValidation', async (req) => {
@@ -141,7 +156,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
   );
 };
 
-export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutesDeps }> = async (app, { services }) => {
   const { account, sessions, keys } = services;
   const serializedViews = new WeakMap<AccountView, ReturnType<FastifyReply['serialize']>>();
 

@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Services } from '../app.js';
-import { ctx } from '../http/context.js';
-import { decodeCursor, encodeCursor, errors } from '../http/schemas.js';
+import { ctx, decodeCursor, encodeCursor, errors } from '../http/index.js';
 import type { LoginView } from './vault.schemas.js';
 import {
   EmailCodeQuery,
@@ -19,11 +17,17 @@ import {
   TotpResponse,
   UpsertLoginBody,
 } from './vault.schemas.js';
+import type { VaultService } from './vault.service.js';
+
+/** What the vault routes use. */
+export interface VaultRoutesDeps {
+  vault: VaultService;
+}
 
 const tags = ['vault'];
 
 /** The login vault (seed 000 and its companions). Handlers only translate HTTP to one service call. */
-export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps }> = async (app, { services }) => {
   const { vault } = services;
 
   const page = async (

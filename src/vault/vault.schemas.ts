@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Nullable, PageQuery } from '../http/schemas.js';
+import { Nullable, PageQuery } from '../http/index.js';
 
 /*
  * Nullable scalars are written as `type: [T, 'null']`, not `anyOf`: with ajv's `coerceTypes`, an

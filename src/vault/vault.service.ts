@@ -1,9 +1,8 @@
 import type { Insertable } from 'kysely';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AuditService } from '../audit/audit.service.js';
+import type { AuditService } from '../audit/index.js';
 import { authorize, inOrganization, type RequestContext } from '../auth/index.js';
-import { type MasterKeyring, newId } from '../crypto/index.js';
-import { currentTotpCode, parseTotpSeed } from '../crypto/totp/totp.js';
+import { currentTotpCode, type MasterKeyring, newId, parseTotpSeed } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 import type { SharedState } from '../state/index.js';
 import type { Db, VaultLoginsTable } from '../storage/index.js';

@@ -140,7 +140,7 @@ describe('file modes of the data directory', () => {
   it('creates a missing data directory 0700 even when only the master key goes there (PostgreSQL deployments)', async () => {
     const parent = join(root, 'nested');
     mkdirSync(parent, { mode: 0o755 });
-    const { loadMasterKeyring } = await import('../../src/crypto/index.js');
+    const { loadMasterKeyring } = await import('../../src/config/index.js');
     const dataDir = join(parent, 'data');
     loadMasterKeyring(loadConfig({ PORTCULLIS_DATA_DIR: dataDir }), () => {});
     expect(mode(dataDir)).toBe('700');

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../../errors/index.js';
-import { classifyError, logError } from '../../http/error-handler.js';
+import { classifyError, logError } from '../../http/index.js';
 import { SCIM, SCIM_CONTENT_TYPE } from './scim.schemas.js';
 
 /** RFC 7644 §3.12 `scimType` for our error ids. */

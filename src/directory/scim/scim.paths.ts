@@ -1,6 +1,6 @@
 import type { AttrExp, Filter, LogExp, NotFilter, ValuePath } from 'scim2-parse-filter';
 import { AppError } from '../../errors/index.js';
-import { findKey, mentionsForbiddenKey } from '../../http/safe-keys.js';
+import { findKey, mentionsForbiddenKey } from '../../http/index.js';
 
 /**
  * SCIM input that becomes an object path — PATCH paths, the keys of PATCH values (scim-patch reads

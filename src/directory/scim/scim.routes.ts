@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../../app.js';
-import { ctx } from '../../http/context.js';
+import { ctx } from '../../http/index.js';
 import { registerScimErrorHandling } from './scim.errors.js';
 import {
   DiscoveryList,
@@ -19,12 +18,18 @@ import {
   ScimUserSchema,
   scimErrors,
 } from './scim.schemas.js';
+import type { ScimService } from './scim.service.js';
+
+/** What the SCIM routes use. */
+export interface ScimRoutesDeps {
+  scim: ScimService;
+}
 
 /**
  * SCIM 2.0 (RFC 7643/7644) at `/scim/v2`, shaped by what Microsoft Entra ID's provisioning
  * service sends. Bearer API key (any guard form works) with scope `users:write`.
  */
-export const scimRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }> = async (app, { services }) => {
   const { scim } = services;
   registerScimErrorHandling(app);
   // Every SCIM response with a body is application/scim+json.

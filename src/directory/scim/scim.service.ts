@@ -1,10 +1,9 @@
 import { type ScimPatchOperation, scimPatch } from 'scim-patch';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { RequestContext } from '../../auth/principal.js';
+import type { AuditService } from '../../audit/index.js';
+import type { RequestContext } from '../../auth/index.js';
 import { newId } from '../../crypto/index.js';
 import { AppError, assertThat, type ErrorCode } from '../../errors/index.js';
-import type { User, UserState } from '../../identity/users/users.repo.js';
-import type { UpdateUserInput, UsersService } from '../../identity/users/users.service.js';
+import type { UpdateUserInput, User, UserState, UsersService } from '../../identity/index.js';
 import { discoveryDocuments } from './scim.discovery.js';
 import { eqHint, matches, parseFilter } from './scim.filter.js';
 import { assertSafeAttributeParams, assertSafeKeys, assertSafePatch } from './scim.paths.js';

@@ -1,11 +1,10 @@
 import { createRemoteJWKSet, customFetch, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { RequestContext } from '../../auth/principal.js';
+import type { AuditService } from '../../audit/index.js';
+import type { RequestContext } from '../../auth/index.js';
 import { AppError } from '../../errors/index.js';
-import type { User, WorkloadIdentityConfig } from '../../identity/users/users.repo.js';
-import type { UsersService } from '../../identity/users/users.service.js';
-import type { SessionsService } from '../../sessions/sessions.service.js';
+import type { User, UsersService, WorkloadIdentityConfig } from '../../identity/index.js';
+import type { SessionsService } from '../../sessions/index.js';
 import { checkOutboundUrl, type GuardedFetch, OutboundError } from '../outbound/guarded-fetch.js';
 import { subjectMatches } from './subject-pattern.js';
 

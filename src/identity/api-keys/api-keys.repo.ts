@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Scope } from '../../auth/scopes.js';
+import type { Scope } from '../../auth/index.js';
 import type { ApiKeysTable, Executor } from '../../storage/index.js';
 
 export interface ApiKey {

@@ -1,10 +1,20 @@
 import { LRUCache } from 'lru-cache';
-import type { AuditService } from '../../audit/audit.service.js';
-import { authorize, type Principal, type RequestContext, userTarget } from '../../auth/index.js';
-import { defaultScopes, grantableScopes, RANK, rankOf, type Scope, scopesFromPermissions } from '../../auth/scopes.js';
+import type { AuditService } from '../../audit/index.js';
+import {
+  authorize,
+  defaultScopes,
+  grantableScopes,
+  type Principal,
+  RANK,
+  type RequestContext,
+  rankOf,
+  type Scope,
+  scopesFromPermissions,
+  userTarget,
+} from '../../auth/index.js';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
-import { ownProps } from '../../http/safe-keys.js';
+import { ownProps } from '../../http/index.js';
 import type { SharedState } from '../../state/index.js';
 import type { UsersLookup } from '../users/users.service.js';
 import type { ApiKey, ApiKeysRepo } from './api-keys.repo.js';

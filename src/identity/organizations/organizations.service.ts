@@ -1,8 +1,8 @@
-import type { AuditService } from '../../audit/audit.service.js';
+import type { AuditService } from '../../audit/index.js';
 import { authorize, type RequestContext } from '../../auth/index.js';
 import { newId } from '../../crypto/index.js';
 import { AppError } from '../../errors/index.js';
-import { ownProps } from '../../http/safe-keys.js';
+import { ownProps } from '../../http/index.js';
 import { DEFAULT_POLICY, type Organization, type OrganizationPolicy, type OrganizationsRepo } from './organizations.repo.js';
 
 export interface OrganizationsDeps {

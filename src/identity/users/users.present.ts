@@ -1,4 +1,4 @@
-import { defaultScopes, permissionsFromScopes } from '../../auth/scopes.js';
+import { defaultScopes, permissionsFromScopes } from '../../auth/index.js';
 import type { ApiKey } from '../api-keys/api-keys.repo.js';
 import type { UserSetting } from './settings.repo.js';
 import type { User } from './users.repo.js';

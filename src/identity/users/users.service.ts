@@ -1,8 +1,8 @@
-import type { AuditService } from '../../audit/audit.service.js';
+import type { AuditService } from '../../audit/index.js';
 import { authorize, isRole, RANK, type RequestContext, rankOf, userTarget } from '../../auth/index.js';
 import { newId, type PasswordHasher, randomToken } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
-import { ownProps } from '../../http/safe-keys.js';
+import { ownProps } from '../../http/index.js';
 import type { Executor } from '../../storage/index.js';
 import type { OrganizationsService } from '../organizations/organizations.service.js';
 import { checkPassword, normalizePassword } from '../password-policy.js';

@@ -1,9 +1,8 @@
-import type { AuditService } from '../../audit/audit.service.js';
+import type { AuditService } from '../../audit/index.js';
 import { authorize, type RequestContext, userTarget } from '../../auth/index.js';
 import { randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
-import type { User } from '../../identity/users/users.repo.js';
-import type { UsersService } from '../../identity/users/users.service.js';
+import type { User, UsersService } from '../../identity/index.js';
 import type { SharedState } from '../../state/index.js';
 import type { EmailTokenPurpose, EmailTokensRepo } from './email.repo.js';
 import type { Notifier } from './notify.js';

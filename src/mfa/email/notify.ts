@@ -1,7 +1,7 @@
-import type { AuditService } from '../../audit/audit.service.js';
-import type { RequestContext } from '../../auth/principal.js';
+import type { AuditService } from '../../audit/index.js';
+import type { RequestContext } from '../../auth/index.js';
 import { AppError } from '../../errors/index.js';
-import type { Mailer } from '../../mail/mailer.js';
+import type { Mailer } from '../../mail/index.js';
 
 /** What a mail is about; recorded in the audit log (never the mail's text). */
 export type MailKind =

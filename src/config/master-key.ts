@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type Config, ConfigError, parseMasterKey } from '../config/index.js';
-import { createMasterKeyring, type MasterKeyring } from './envelope.js';
-import { Secret } from './secret.js';
+import { createMasterKeyring, type MasterKeyring, Secret } from '../crypto/index.js';
+import { ConfigError, parseMasterKey } from './load.js';
+import type { Config } from './schema.js';
 
 /**
  * Resolves the master key: `PORTCULLIS_MASTER_KEY`, else the key file, else a new key

@@ -1,0 +1,3 @@
+export * from './actions.js';
+export * from './audit.routes.js';
+export * from './audit.service.js';
