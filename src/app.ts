@@ -5,19 +5,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type AuditService, auditRoutes, createAuditService } from './audit/index.js';
+import { type AuditService, createAuditDomain } from './audit/index.js';
 import { type Config, loadMasterKeyring } from './config/index.js';
 import { createPasswordHasher, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
-import {
-  createDirectoryService,
-  createScimRepo,
-  createScimService,
-  type DirectoryService,
-  directoryRoutes,
-  type ScimService,
-} from './directory/index.js';
+import { createDirectoryDomain, type DirectoryService, type ScimService } from './directory/index.js';
 import { AppError } from './errors/index.js';
-import { createFederation, exchangeTokenRoutes, type IdpsService, idpRoutes, type WorkloadService } from './federation/index.js';
+import { createEventBus, type EventBus } from './events/index.js';
+import { createFederationDomain, type IdpsService, type WorkloadService } from './federation/index.js';
 import {
   type CredentialVerifiers,
   clientErrorHandler,
@@ -29,46 +23,20 @@ import {
   registerMetrics,
   registerResponseHeaders,
 } from './http/index.js';
-import './http/index.js';
-import {
-  type ApiKeysService,
-  bootstrap,
-  createApiKeysRepo,
-  createApiKeysService,
-  createOrganizationsRepo,
-  createOrganizationsService,
-  createUsersRepo,
-  createUsersService,
-  identityRoutes,
-  type OrganizationsService,
-  type PasswordSetHook,
-  preloadPasswordBlocklist,
-  type RevokeAccess,
-  UserSchema,
-  type UsersService,
-} from './identity/index.js';
+import { type ApiKeysService, createIdentityDomain, type OrganizationsService, UserSchema, type UsersService } from './identity/index.js';
 import { createMailer, type Mailer } from './mail/index.js';
-import { createMfaDomain, type MfaDomain, mfaRoutes } from './mfa/index.js';
+import { createMfaDomain, type MfaDomain } from './mfa/index.js';
 import {
-  type AccountSeams,
   type AccountService,
-  authRoutes,
-  createAccountService,
   createLoginThrottle,
-  createSessionsRepo,
-  createSessionsService,
-  createSigningKeyStore,
-  createTokenIssuer,
-  type LoginSeams,
+  createSessionsDomain,
   type SessionsService,
   type SigningKeyStore,
-  sessionRoutes,
-  usersNamedBy,
 } from './sessions/index.js';
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { uiRoutes } from './ui/index.js';
-import { createVaultService, loadVaultInbox, type VaultInbox, type VaultService, vaultRoutes } from './vault/index.js';
+import { createVaultDomain, type VaultInbox, type VaultService } from './vault/index.js';
 
 export interface AppDeps {
   storage: Storage;
@@ -83,7 +51,7 @@ export interface AppDeps {
   pgSchema: string;
 }
 
-/** Every domain service, wired once here. Routes receive this object. */
+/** Every domain's services, composed once here: the CLI and the tests reach the running app through them. */
 export interface Services {
   config: Config;
   storage: Storage;
@@ -91,6 +59,8 @@ export interface Services {
   keyring: MasterKeyring;
   hasher: PasswordHasher;
   mailer: Mailer;
+  /** Lifecycle events in process, and broadcasts every instance hears. */
+  events: EventBus;
   audit: AuditService;
   organizations: OrganizationsService;
   users: UsersService;
@@ -98,11 +68,6 @@ export interface Services {
   keys: SigningKeyStore;
   sessions: SessionsService;
   account: AccountService;
-  /** Hooks of `POST /v1/auth/login` and `POST /v1/auth/user` that the MFA and IdP domains fill in. */
-  loginSeams: LoginSeams;
-  accountSeams: AccountSeams;
-  /** Ends a user's sessions and API keys (deactivation, demotion, an administrator's password set). */
-  revokeAccess: RevokeAccess[];
   verifiers: CredentialVerifiers;
   vault: VaultService;
   /** The inbound SMTP listener for emailed 2FA codes, when `PORTCULLIS_SMTP_INBOUND_PORT` is set. */
@@ -115,15 +80,11 @@ export interface Services {
   idps: IdpsService;
   /** Workload identity token exchange (federation domain). */
   workload: WorkloadService;
-  /** Run after a password is set by an administrator or changed by its user. */
-  onPasswordSet: PasswordSetHook[];
   /** TOTP, recovery codes, the MFA sign-in step, email verification and password reset. */
   mfa: MfaDomain;
 }
 
 export type App = FastifyInstance & { services: Services };
-
-const ACCOUNT_CHANGED = 'account.changed';
 
 const REDACT = [
   'req.headers.authorization',
@@ -174,110 +135,59 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const state = partial.state ?? createSharedState(config.redisUrl, config.redisPrefix);
   const keyring = partial.keyring ?? loadMasterKeyring(config, (path) => app.log.warn({ path }, 'generated a new master key; back it up'));
   const hasher = partial.hasher ?? createPasswordHasher(config.argon2);
-  preloadPasswordBlocklist();
 
   const mailer = createMailer(config);
-  const db = storage.db;
-  // Every audited change that names a user drops that user's cached account view, on every instance.
-  let account: AccountService | undefined;
-  const audit = createAuditService({
-    db,
-    onEvent: (event) => {
-      const ids = usersNamedBy(event);
-      if (ids.length === 0) return;
-      account?.invalidate(ids);
-      state.publish(ACCOUNT_CHANGED, JSON.stringify(ids)).catch(() => {});
-    },
-  });
-  const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
-  const revokeAccess: RevokeAccess[] = [];
-  const usersRepo = createUsersRepo(db);
-  const onPasswordSet: PasswordSetHook[] = [];
-  const users = createUsersService({
-    db,
-    repo: usersRepo,
-    organizations,
-    hasher,
-    audit,
-    revokeAccess,
-    onPasswordSet,
-    revokeOnPasswordSet: config.revokeSessionsOnPasswordSet,
-  });
-  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: users.lookup, audit, state });
-  await apiKeys.start();
-  revokeAccess.push((ctx, userId) => apiKeys.revokeAllForOwner(ctx, userId));
-  const vault = createVaultService({
-    db,
-    keyring,
-    audit,
-    state,
-    emailCodeTtlSeconds: config.vaultEmailCodeTtlSeconds,
-    revealPerMinute: config.vaultRevealPerMinute,
-  });
-  const vaultInbox =
-    config.smtpInboundPort === undefined
-      ? undefined
-      : // Loaded only when configured: the SMTP server and MIME parser weigh ~40 MB of memory.
-        (await loadVaultInbox())({
-          acceptsRecipient: vault.acceptsRecipient,
-          deliverEmail: vault.deliverEmail,
-          log: app.log,
-          maxMessageBytes: config.smtpInboundMaxBytes,
-        });
+  const log = app.log;
+  const events = createEventBus({ state, log: log.child({ domain: 'events' }) });
 
-  const keys = createSigningKeyStore({ db, keyring, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
-  await keys.init();
-  const loginSeams: LoginSeams = {};
-  const accountSeams: AccountSeams = {};
+  // The domains, in dependency order: each is built from what the ones before it answer.
+  const { audit, routes: auditRoutes } = createAuditDomain({ storage, events });
+  const identity = createIdentityDomain({ storage, config, hasher, audit, events, log: log.child({ domain: 'identity' }) });
+  const { organizations, users, apiKeys } = identity;
+  const vaultDomain = await createVaultDomain({ storage, config, keyring, audit, state, log: log.child({ domain: 'vault' }) });
   const throttle = createLoginThrottle(state, {
     perIpPerMinute: config.loginRatePerIp,
     freeFailures: config.loginFreeFailures,
     maxBackoffSeconds: config.loginBackoffMaxSeconds,
   });
-  const sessions = createSessionsService({
-    config,
-    repo: createSessionsRepo(db),
-    users,
-    organizations,
-    hasher,
-    tokens: createTokenIssuer({ keys, issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds }),
-    throttle,
-    state,
-    audit,
-    seams: loginSeams,
-  });
-  await sessions.start();
-  revokeAccess.push((ctx, userId, reason) => sessions.revokeAllForUser(ctx, userId, reason).then(() => {}));
-  account = createAccountService({ users, apiKeys, seams: accountSeams });
-  const unsubscribeAccount = await state.subscribe(ACCOUNT_CHANGED, (message) => {
-    try {
-      const ids = JSON.parse(message) as unknown;
-      if (Array.isArray(ids)) account?.invalidate(ids.filter((v): v is string => typeof v === 'string'));
-    } catch {
-      // ignore malformed messages
-    }
-  });
-  const directory = createDirectoryService({ users, organizations });
-  const scim = createScimService({ repo: createScimRepo(db), users, audit, baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2` });
-  const federation = createFederation({ db, config, keyring, users, sessions, audit });
-  loginSeams.idp = (ctx, input) => federation.idps.login(ctx, input);
   const mfa = createMfaDomain({
-    db,
+    storage,
     keyring,
     users,
     organizations,
-    sessions,
+    throttle,
     audit,
     mailer,
     state,
+    events,
+    log: log.child({ domain: 'mfa' }),
     publicUrl: config.publicUrl,
-    // Only the kind and the transport's message: never the mail (it may hold a token).
-    onMailError: (err, kind) =>
-      app.log.warn({ mailKind: kind, reason: err instanceof Error ? err.message : 'unknown' }, 'mail delivery failed'),
   });
-  Object.assign(loginSeams, mfa.loginSeams);
-  Object.assign(accountSeams, mfa.accountSeams);
-  onPasswordSet.push(mfa.onPasswordSet);
+  const federation = createFederationDomain({ storage, config, keyring, users, audit });
+  const loginSteps = { ...mfa.loginSteps, idp: federation.loginStep };
+  const sessionsDomain = await createSessionsDomain({
+    storage,
+    config,
+    keyring,
+    hasher,
+    throttle,
+    users,
+    organizations,
+    apiKeys,
+    audit,
+    events,
+    loginSteps,
+    accountExtensions: mfa.accountExtensions,
+  });
+  const { sessions, account, keys } = sessionsDomain;
+  const federationRoutes = federation.withSessions(sessions, loginSteps);
+  const directoryDomain = createDirectoryDomain({ storage, config, users, organizations, audit });
+  const verifiers: CredentialVerifiers = {
+    accessToken: (token, via) => sessions.verifyAccessToken(token, via),
+    apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
+    apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
+  };
+  await events.start();
 
   const services: Services = {
     config,
@@ -286,6 +196,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     keyring,
     hasher,
     mailer,
+    events,
     audit,
     organizations,
     users,
@@ -293,25 +204,17 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     keys,
     sessions,
     account,
-    loginSeams,
-    accountSeams,
-    revokeAccess,
-    verifiers: {
-      accessToken: (token, via) => sessions.verifyAccessToken(token, via),
-      apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
-      apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
-    },
-    vault,
-    vaultInbox,
-    directory,
-    scim,
+    verifiers,
+    vault: vaultDomain.vault,
+    vaultInbox: vaultDomain.inbox,
+    directory: directoryDomain.directory,
+    scim: directoryDomain.scim,
     idps: federation.idps,
-    workload: federation.workload,
-    onPasswordSet,
+    workload: federationRoutes.workload,
     mfa,
   };
 
-  await bootstrap(config, { organizations, users }, announce);
+  await identity.bootstrap(announce);
 
   registerResponseHeaders(app);
   registerErrorHandling(app);
@@ -334,8 +237,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
         .send({ success: false, code: 14, message: 'The service is temporarily unavailable.', error: 'service.unavailable', status: 503 });
     },
   });
-  registerGuard(app, config, () => services.verifiers);
-  registerMetrics(app, config.metricsToken);
+  registerGuard(app, config, () => verifiers);
+  registerMetrics(app, config.metricsToken, events);
   app.addSchema(ErrorBody);
   app.addSchema(UserSchema);
 
@@ -381,26 +284,19 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   });
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(identityRoutes, { services });
-  await app.register(auditRoutes, { services });
-  await app.register(authRoutes, { services });
-  await app.register(sessionRoutes, { services });
+  await app.register(identity.routes);
+  await app.register(auditRoutes);
+  await app.register(sessionsDomain.routes, { verifiers });
   await app.register(uiRoutes);
-  await app.register(vaultRoutes, { services });
-  // The inbound SMTP listener runs beside the HTTP server (never for CLI commands, which do not listen).
-  app.addHook('onListen', async () => {
-    if (vaultInbox && config.smtpInboundPort !== undefined) await vaultInbox.listen(config.smtpInboundPort, config.host);
-  });
-  await app.register(directoryRoutes, { services });
-  await app.register(idpRoutes, { services });
-  await app.register(exchangeTokenRoutes, { services });
-  await app.register(mfaRoutes, { services });
+  await app.register(vaultDomain.routes);
+  await app.register(directoryDomain.routes);
+  await app.register(federationRoutes.routes);
+  await app.register(mfa.routes);
+  app.addHook('onListen', vaultDomain.listen);
 
   app.addHook('onClose', async () => {
-    await vaultInbox?.close();
-    await apiKeys.stop();
-    await sessions.stop();
-    await unsubscribeAccount();
+    await vaultDomain.close();
+    await events.stop();
     mailer.close();
     await state.close();
     await storage.close();

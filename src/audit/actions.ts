@@ -73,3 +73,20 @@ export type AuditAction = keyof typeof AUDIT_ACTIONS;
 /** Whether an action may change the account view of the users it names (unknown actions: yes, to be safe). */
 export const changesAccount = (action: string): boolean =>
   !Object.hasOwn(AUDIT_ACTIONS, action) || AUDIT_ACTIONS[action as AuditAction].account;
+
+/** The users whose account view an audit event may have changed (its user target, actor, or key owner). */
+export function usersNamedBy(event: {
+  action: string;
+  actorType: string;
+  actorId: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  data: Record<string, unknown>;
+}): string[] {
+  if (!changesAccount(event.action)) return [];
+  const ids = new Set<string>();
+  if (event.targetType === 'user' && event.targetId) ids.add(event.targetId);
+  if (event.actorType === 'user' && event.actorId) ids.add(event.actorId);
+  if (typeof event.data.onBehalfOf === 'string') ids.add(event.data.onBehalfOf);
+  return [...ids];
+}

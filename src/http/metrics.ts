@@ -20,10 +20,27 @@ function assertScraper(req: FastifyRequest, token: Secret): void {
  * the bearer of `PORTCULLIS_METRICS_TOKEN`. Without a token nothing is collected and the route does
  * not exist (404): route names, error rates and process figures help an attacker map the service.
  */
-export function registerMetrics(app: FastifyInstance, token: Secret | undefined): Registry | undefined {
+export function registerMetrics(
+  app: FastifyInstance,
+  token: Secret | undefined,
+  broadcasts?: { broadcastFailures(): Readonly<Record<string, number>> },
+): Registry | undefined {
   if (!token) return undefined;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (broadcasts) {
+    // Why: a lost broadcast means another instance serves a revoked session or a stale view until its cache expires.
+    new Counter({
+      name: 'portcullis_broadcast_failures_total',
+      help: 'Broadcasts to the other instances (revocations, cache invalidations) that could not be published, by topic',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [topic, count] of Object.entries(broadcasts.broadcastFailures())) this.inc({ topic }, count);
+      },
+    });
+  }
   const requests = new Counter({
     name: 'portcullis_http_requests_total',
     help: 'HTTP requests by route and status',

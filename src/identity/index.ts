@@ -1,12 +1,83 @@
-export * from './api-keys/api-keys.repo.js';
-export * from './api-keys/api-keys.service.js';
-export * from './bootstrap.js';
-export * from './identity.routes.js';
-export * from './identity.schemas.js';
-export * from './organizations/organizations.repo.js';
-export * from './organizations/organizations.service.js';
-export * from './password-policy.js';
-export * from './users/settings.repo.js';
-export * from './users/users.present.js';
-export * from './users/users.repo.js';
-export * from './users/users.service.js';
+import type { FastifyPluginAsync } from 'fastify';
+import type { AuditService } from '../audit/index.js';
+import type { Config } from '../config/index.js';
+import type { PasswordHasher } from '../crypto/index.js';
+import type { EventBus } from '../events/index.js';
+import type { Logger } from '../log/index.js';
+import type { Storage } from '../storage/index.js';
+import { createApiKeysRepo } from './api-keys/api-keys.repo.js';
+import { createApiKeysService } from './api-keys/api-keys.service.js';
+import { bootstrap } from './bootstrap.js';
+import { identityRoutes } from './identity.routes.js';
+import { createOrganizationsRepo } from './organizations/organizations.repo.js';
+import { createOrganizationsService } from './organizations/organizations.service.js';
+import { preloadPasswordBlocklist } from './password-policy.js';
+import { createUsersRepo } from './users/users.repo.js';
+import { createUsersService } from './users/users.service.js';
+
+export type { ApiKey } from './api-keys/api-keys.repo.js';
+export type { ApiKeysService, CreateApiKeyInput } from './api-keys/api-keys.service.js';
+export { DEFAULT_ORGANIZATION } from './bootstrap.js';
+export { UserSchema } from './identity.schemas.js';
+export { DEFAULT_POLICY, type Organization, type OrganizationPolicy } from './organizations/organizations.repo.js';
+export type { OrganizationsService } from './organizations/organizations.service.js';
+export { checkPassword, normalizePassword } from './password-policy.js';
+export type { UserSetting } from './users/settings.repo.js';
+export { presentApiKey, presentUser } from './users/users.present.js';
+export {
+  PROFILE_FIELDS,
+  type User,
+  type UserPatch,
+  type UserState,
+  type UserType,
+  type WorkloadIdentityConfig,
+} from './users/users.repo.js';
+export { type CreateUserInput, systemContext, type UpdateUserInput, type UsersLookup, type UsersService } from './users/users.service.js';
+
+export interface IdentityDomainDeps {
+  storage: Pick<Storage, 'executor'>;
+  config: Config;
+  hasher: PasswordHasher;
+  audit: AuditService;
+  events: EventBus;
+  log: Logger;
+}
+
+/**
+ * The identity domain: organizations, users (the only writer of the users table) and API keys.
+ * Its services ask the authorization policy; its users service publishes `user.access_revoked` and
+ * `user.password_set`, and its API key service ends a user's keys on `user.access_revoked`.
+ */
+export function createIdentityDomain(deps: IdentityDomainDeps) {
+  const db = deps.storage.executor;
+  preloadPasswordBlocklist();
+  const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit: deps.audit });
+  const users = createUsersService({
+    db,
+    repo: createUsersRepo(db),
+    organizations,
+    hasher: deps.hasher,
+    audit: deps.audit,
+    events: deps.events,
+    revokeOnPasswordSet: deps.config.revokeSessionsOnPasswordSet,
+  });
+  const apiKeys = createApiKeysService({
+    repo: createApiKeysRepo(db),
+    users: users.lookup,
+    audit: deps.audit,
+    events: deps.events,
+    log: deps.log,
+  });
+  const routes: FastifyPluginAsync = async (app) => {
+    await app.register(identityRoutes, { services: { organizations, users, apiKeys } });
+  };
+  return {
+    organizations,
+    users,
+    apiKeys,
+    routes,
+    /** First start: the default organization and the superadmin (`announce` shows a generated password once). */
+    bootstrap: (announce: (message: string) => void) => bootstrap(deps.config, { organizations, users }, announce),
+  };
+}
+export type IdentityDomain = ReturnType<typeof createIdentityDomain>;

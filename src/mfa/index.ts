@@ -1,10 +1,13 @@
+import type { FastifyPluginAsync } from 'fastify';
 import type { AuditService } from '../audit/index.js';
 import type { MasterKeyring } from '../crypto/index.js';
-import type { OrganizationsService, PasswordSetHook, UsersService } from '../identity/index.js';
+import type { EventBus } from '../events/index.js';
+import type { OrganizationsService, UsersService } from '../identity/index.js';
+import type { Logger } from '../log/index.js';
 import type { Mailer } from '../mail/index.js';
-import type { AccountSeams, LoginSeams, SessionsService } from '../sessions/index.js';
+import type { AccountSeams, LoginSeams, LoginThrottle } from '../sessions/index.js';
 import type { SharedState } from '../state/index.js';
-import type { Executor } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import { createEmailTokensRepo } from './email/email.repo.js';
 import { createEmailFlowService, type EmailFlowOptions } from './email/email.service.js';
 import { createNotifier, type MailKind } from './email/notify.js';
@@ -12,66 +15,78 @@ import { createMfaRepo } from './mfa.repo.js';
 import { createMfaService, type MfaOptions } from './mfa.service.js';
 
 export type { EmailFlowService } from './email/email.service.js';
-export { mfaRoutes } from './mfa.routes.js';
+
+import { mfaRoutes } from './mfa.routes.js';
+
 export { mfaSealedColumns } from './mfa.sealed.js';
 export type { MfaService } from './mfa.service.js';
 
 export interface MfaDomainDeps {
-  db: Executor;
+  storage: Pick<Storage, 'executor'>;
   keyring: MasterKeyring;
   users: UsersService;
   organizations: OrganizationsService;
-  sessions: SessionsService;
+  /** The sign-in throttle: wrong codes count toward the account's back-off. */
+  throttle: LoginThrottle;
   audit: AuditService;
   mailer: Mailer;
   state: SharedState;
+  events: EventBus;
+  log: Logger;
   publicUrl: string;
-  onMailError: (err: unknown, kind: MailKind) => void;
   mfaOptions?: Partial<MfaOptions>;
   emailOptions?: Partial<EmailFlowOptions>;
 }
 
-/** The MFA domain, wired: its services and the seams it fills in for sign-in and the account. */
+/**
+ * The MFA domain: TOTP and recovery codes, the second sign-in step, email verification and
+ * password reset. Answers its services, the sign-in steps and account extensions the sessions
+ * domain is built with, and its routes.
+ */
 export function createMfaDomain(deps: MfaDomainDeps) {
-  const notifier = createNotifier({ mailer: deps.mailer, audit: deps.audit, onError: deps.onMailError });
-  const repo = createMfaRepo(deps.db);
+  // Only the kind and the transport's message: never the mail (it may hold a token).
+  const onMailError = (err: unknown, kind: MailKind) =>
+    deps.log.warn({ mailKind: kind, reason: err instanceof Error ? err.message : 'unknown' }, 'mail delivery failed');
+  const notifier = createNotifier({ mailer: deps.mailer, audit: deps.audit, onError: onMailError });
+  const repo = createMfaRepo(deps.storage.executor);
   const mfa = createMfaService({
-    db: deps.db,
+    db: deps.storage.executor,
     repo,
     keyring: deps.keyring,
     users: deps.users,
     organizations: deps.organizations,
-    throttle: deps.sessions.throttle,
+    throttle: deps.throttle,
     audit: deps.audit,
     notifier,
     ...(deps.mfaOptions ? { options: deps.mfaOptions } : {}),
   });
   const emailFlow = createEmailFlowService({
-    repo: createEmailTokensRepo(deps.db),
+    repo: createEmailTokensRepo(deps.storage.executor),
     users: deps.users,
     notifier,
     audit: deps.audit,
     state: deps.state,
-    // Why: a sign-in that passed the old password must not finish with its mfaTempToken after a reset.
-    revokeAllForUser: async (ctx, userId, reason) => {
-      await repo.deleteChallengesForUser(userId);
-      return deps.sessions.revokeAllForUser(ctx, userId, reason);
-    },
     options: { ...(deps.emailOptions ?? {}), publicUrl: deps.publicUrl },
   });
-  const loginSeams: Pick<LoginSeams, 'secondFactor' | 'completeMfa'> = {
+  // Why: a sign-in that passed the old password must not finish with its mfaTempToken once the
+  // password changed; and the user hears about every password change.
+  deps.events.on('user.password_set', async ({ ctx, userId, kind }) => {
+    await repo.deleteChallengesForUser(userId);
+    const user = await deps.users.lookup.findById(userId);
+    if (user) await emailFlow.passwordSet(ctx, user, kind);
+  });
+  const loginSteps: Pick<LoginSeams, 'secondFactor' | 'completeMfa'> = {
     secondFactor: mfa.secondFactor,
     completeMfa: mfa.completeMfa,
   };
-  const accountSeams: AccountSeams = {
+  const accountExtensions: AccountSeams = {
     mfaUpdate: mfa.mfaUpdate,
     userExtras: mfa.userExtras,
     emailChange: emailFlow.requestEmailChange,
   };
-  const onPasswordSet: PasswordSetHook = async (ctx, user, kind) => {
-    await repo.deleteChallengesForUser(user.id);
-    await emailFlow.passwordSet(ctx, user, kind);
+  const routes: FastifyPluginAsync = async (app) => {
+    await app.register(mfaRoutes, { services: { mfa: { emailFlow } } });
   };
-  return { mfa, emailFlow, loginSeams, accountSeams, onPasswordSet };
+  return { mfa, emailFlow, loginSteps, accountExtensions, routes };
 }
 export type MfaDomain = ReturnType<typeof createMfaDomain>;

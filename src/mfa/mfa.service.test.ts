@@ -5,10 +5,12 @@ import type { RequestContext } from '../auth/principal.js';
 import { createMasterKeyring, createPasswordHasher, Secret, sha256Hex } from '../crypto/index.js';
 import { totpCode } from '../crypto/totp/totp.js';
 import { AppError } from '../errors/index.js';
+import { createEventBus } from '../events/index.js';
 import { createOrganizationsRepo, DEFAULT_POLICY } from '../identity/organizations/organizations.repo.js';
 import { createOrganizationsService } from '../identity/organizations/organizations.service.js';
 import { createUsersRepo, type User } from '../identity/users/users.repo.js';
 import { createUsersService } from '../identity/users/users.service.js';
+import { silentLogger } from '../log/index.js';
 import { createLoginThrottle } from '../sessions/throttle.js';
 import { createMemoryState } from '../state/shared-state.js';
 import { createStorage, type Storage } from '../storage/index.js';
@@ -77,8 +79,7 @@ beforeEach(async () => {
     organizations,
     hasher,
     audit,
-    revokeAccess: [],
-    onPasswordSet: [],
+    events: createEventBus({ state: createMemoryState(), log: silentLogger }),
     revokeOnPasswordSet: true,
   });
   const superadmin: RequestContext = {

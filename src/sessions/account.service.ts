@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
-import { changesAccount } from '../audit/index.js';
 import { authorize, type RequestContext, userTarget } from '../auth/index.js';
 import { AppError, assertThat } from '../errors/index.js';
+import type { EventBus } from '../events/index.js';
 import { ownProps } from '../http/index.js';
 import type { ApiKeysService, UserSetting, UsersService } from '../identity/index.js';
 import { PROFILE_FIELDS, type User, type UserPatch } from '../identity/index.js';
@@ -39,7 +39,7 @@ const VIEW_TTL_MS = 1000;
  * writable settings change; ids, roles, state, type, user name, API keys and timestamps in the body
  * are ignored (Babel clients send the whole object back).
  */
-export function createAccountService(deps: { users: UsersService; apiKeys: ApiKeysService; seams: AccountSeams }) {
+export function createAccountService(deps: { users: UsersService; apiKeys: ApiKeysService; seams: AccountSeams; events: EventBus }) {
   const { users, apiKeys } = deps;
   // The signed-in user's view is read on every `GET /v1/auth/user`: cached briefly, and dropped on
   // every instance as soon as anything about the user changes (see `invalidate`, wired in app.ts).
@@ -66,6 +66,21 @@ export function createAccountService(deps: { users: UsersService; apiKeys: ApiKe
     return { user, apiKeys: keys, settings, extra: { ...more, ...extra } };
   }
 
+  /** Drops cached views (an `account.changed` broadcast, from every audit event that names a user). */
+  function invalidate(userIds: readonly string[]): void {
+    for (const id of userIds) {
+      views.delete(id);
+      const load = loading.get(id);
+      if (load) {
+        load.change.stale = true;
+        loading.delete(id);
+      }
+    }
+  }
+  deps.events.onBroadcast('account.changed', (ids) => {
+    if (Array.isArray(ids)) invalidate(ids.filter((v): v is string => typeof v === 'string'));
+  });
+
   return {
     async get(ctx: RequestContext): Promise<AccountView> {
       const p = ctx.principal;
@@ -91,17 +106,7 @@ export function createAccountService(deps: { users: UsersService; apiKeys: ApiKe
       return entry.promise;
     },
 
-    /** Drops cached views (called for every audit event that names a user). */
-    invalidate(userIds: readonly string[]): void {
-      for (const id of userIds) {
-        views.delete(id);
-        const load = loading.get(id);
-        if (load) {
-          load.change.stale = true;
-          loading.delete(id);
-        }
-      }
-    },
+    invalidate,
 
     async update(ctx: RequestContext, body: ProfileUpdateBody): Promise<AccountView> {
       const user = await me(ctx);
@@ -174,20 +179,3 @@ export function createAccountService(deps: { users: UsersService; apiKeys: ApiKe
   };
 }
 export type AccountService = ReturnType<typeof createAccountService>;
-
-/** The users whose account view an audit event may have changed (its user target, actor, or key owner). */
-export function usersNamedBy(event: {
-  action: string;
-  actorType: string;
-  actorId: string | null;
-  targetType: string | null;
-  targetId: string | null;
-  data: Record<string, unknown>;
-}): string[] {
-  if (!changesAccount(event.action)) return [];
-  const ids = new Set<string>();
-  if (event.targetType === 'user' && event.targetId) ids.add(event.targetId);
-  if (event.actorType === 'user' && event.actorId) ids.add(event.actorId);
-  if (typeof event.data.onBehalfOf === 'string') ids.add(event.data.onBehalfOf);
-  return [...ids];
-}

@@ -5,9 +5,9 @@ import { defaultScopes, type Scope } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { newId, type PasswordHasher, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
+import type { EventBus } from '../events/index.js';
 import type { OrganizationPolicy, OrganizationsService, User, UsersService } from '../identity/index.js';
 import { normalizePassword } from '../identity/index.js';
-import type { SharedState } from '../state/index.js';
 import type { SessionsRepo } from './sessions.repo.js';
 import { accountKey, identifierKey, type LoginThrottle } from './throttle.js';
 import type { TokenIssuer } from './tokens.js';
@@ -64,23 +64,22 @@ export interface SessionsDeps {
   hasher: PasswordHasher;
   tokens: TokenIssuer;
   throttle: LoginThrottle;
-  state: SharedState;
+  /** Carries `sessions.revoked` to every instance; brings `user.access_revoked` and password resets here. */
+  events: EventBus;
   audit: AuditService;
   seams: LoginSeams;
 }
 
-const REVOKED_CHANNEL = 'sessions.revoked';
 /** Upper bound on trusting a cached "session is live" verdict if a revocation message were lost. */
 const SESSION_CACHE_MS = 30_000;
 
 export function createSessionsService(deps: SessionsDeps) {
-  const { config, repo, users, organizations, hasher, tokens, throttle, state, audit } = deps;
+  const { config, repo, users, organizations, hasher, tokens, throttle, events, audit } = deps;
 
   // Verified-token cache keyed by the token's hash, bounded by its `exp`, dropped on revocation.
   const verified = new LRUCache<string, { principal: Principal; sid: string }>({ max: 50_000, ttlAutopurge: false });
   const bySession = new Map<string, Set<string>>();
   const liveSessions = new LRUCache<string, true>({ max: 50_000, ttl: SESSION_CACHE_MS });
-  let unsubscribe: (() => Promise<void>) | undefined;
 
   function forgetSessions(ids: readonly string[]): void {
     for (const sid of ids) {
@@ -90,11 +89,27 @@ export function createSessionsService(deps: SessionsDeps) {
     }
   }
 
+  /** Revoked sessions stop verifying here at once and on every other instance within a second. */
   async function broadcastRevoked(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    forgetSessions(ids);
-    await state.publish(REVOKED_CHANNEL, JSON.stringify(ids)).catch(() => {});
+    await events.broadcast('sessions.revoked', ids);
   }
+  events.onBroadcast('sessions.revoked', (ids) => {
+    if (Array.isArray(ids)) forgetSessions(ids.filter((v): v is string => typeof v === 'string'));
+  });
+
+  async function revokeAllForUser(ctx: RequestContext, userId: string, reason: string, keep?: string): Promise<number> {
+    const ids = await repo.revokeAllForUser(userId, ctx.now.toISOString(), reason, keep);
+    await broadcastRevoked(ids);
+    return ids.length;
+  }
+  events.on('user.access_revoked', async ({ ctx, userId, reason }) => {
+    await revokeAllForUser(ctx, userId, reason);
+  });
+  // Why: a reset means the old password may be known to someone else; every session it opened ends.
+  events.on('user.password_set', async ({ ctx, userId, kind }) => {
+    if (kind === 'reset' && ctx) await revokeAllForUser(ctx, userId, 'password_reset');
+  });
 
   async function sessionIsLive(sid: string, now: number): Promise<boolean> {
     if (liveSessions.has(sid)) return true;
@@ -274,20 +289,6 @@ export function createSessionsService(deps: SessionsDeps) {
     completeSignIn,
     throttle,
 
-    async start(): Promise<void> {
-      unsubscribe = await state.subscribe(REVOKED_CHANNEL, (message) => {
-        try {
-          const ids = JSON.parse(message) as unknown;
-          if (Array.isArray(ids)) forgetSessions(ids.filter((v): v is string => typeof v === 'string'));
-        } catch {
-          // ignore malformed messages
-        }
-      });
-    },
-    async stop(): Promise<void> {
-      await unsubscribe?.();
-    },
-
     /** The per-request token check: cache first, then signature and a (cached) session lookup. */
     async verifyAccessToken(token: string, via: 'bearer' | 'cookie'): Promise<Principal | undefined> {
       if (token.length > 4096) return undefined;
@@ -398,11 +399,7 @@ export function createSessionsService(deps: SessionsDeps) {
       await broadcastRevoked([sessionId]);
     },
 
-    async revokeAllForUser(ctx: RequestContext, userId: string, reason: string, keep?: string): Promise<number> {
-      const ids = await repo.revokeAllForUser(userId, ctx.now.toISOString(), reason, keep);
-      await broadcastRevoked(ids);
-      return ids.length;
-    },
+    revokeAllForUser,
 
     /**
      * `POST /v1/auth/password`: checks the current password (throttled like a login), applies the

@@ -13,8 +13,8 @@ describe('seed 003 with session revocation turned off', () => {
     const other = await buildTestApp({ PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET: 'false' });
     try {
       const hooked: string[] = [];
-      other.app.services.revokeAccess.push(async (_c, id) => {
-        hooked.push(id);
+      other.app.services.events.on('user.access_revoked', ({ userId }) => {
+        hooked.push(userId);
       });
       const admin = await other.createUser({ roles: ['admin'] });
       const key = await other.createApiKey(admin.id, ['credentials:write']);

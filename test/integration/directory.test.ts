@@ -15,7 +15,7 @@ beforeAll(async () => {
   smtp = await startSmtpSink();
   t = await buildTestApp({ PORTCULLIS_SMTP_URL: smtp.url, PORTCULLIS_SMTP_FROM: 'Portcullis <no-reply@example.test>' });
   // What the sessions domain registers: here it records which users had their sessions revoked.
-  t.app.services.revokeAccess.push(async (_ctx, userId) => {
+  t.app.services.events.on('user.access_revoked', ({ userId }) => {
     deactivated.push(userId);
   });
 });

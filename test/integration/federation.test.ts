@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCode } from '../../src/crypto/totp/totp.js';
 import { startTestOAuth2Server, type TestOAuth2Server } from '../helpers/oauth2-server.js';
 import { startTestOp, type TestOp } from '../helpers/oidc-op.js';
 import { buildTestApp, type TestApp, type TestResponse, unique } from '../helpers/test-app.js';
@@ -285,18 +286,22 @@ describe('OIDC code login (POST /v1/auth/login with idpContext.oidcContext)', ()
   });
 
   it('goes through the MFA step after the provider vouched for the user', async () => {
-    const seams = t.app.services.loginSeams;
-    const previous = seams.secondFactor;
-    seams.secondFactor = async () => ({ mfaTempToken: 'mfa-temp' });
-    try {
-      const a = account();
-      const res = await idpLogin(idp, await op.code(a.sub));
-      expect(res.status).toBe(200);
-      expect(res.body.mfaTempToken).toBe('mfa-temp');
-      expect(res.body.token).toBeUndefined();
-    } finally {
-      seams.secondFactor = previous;
-    }
+    const a = account();
+    const first = await idpLogin(idp, await op.code(a.sub));
+    expect(first.status, first.text).toBe(200);
+    // The provisioned user enrols TOTP, as a person would.
+    const token = first.body.token as string;
+    const started = await t.req('POST', '/v1/auth/user', { token, json: { regenerateTempMfaSecret: true } });
+    const secret = started.body.user.tempOtpSecret as string;
+    const confirmed = await t.req('POST', '/v1/auth/user', {
+      token,
+      json: { otpCode: totpCode(secret, Date.now()), user: { mfaEnabled: true } },
+    });
+    expect(confirmed.status, confirmed.text).toBe(200);
+    const res = await idpLogin(idp, await op.code(a.sub));
+    expect(res.status).toBe(200);
+    expect(res.body.mfaTempToken).toMatch(/\S{16,}/);
+    expect(res.body.token).toBeUndefined();
   });
 });
 

@@ -17,7 +17,7 @@ const deactivated: string[] = [];
 
 beforeAll(async () => {
   t = await buildTestApp();
-  t.app.services.revokeAccess.push(async (_ctx, userId, reason) => {
+  t.app.services.events.on('user.access_revoked', ({ userId, reason }) => {
     if (reason === 'user_deactivated') deactivated.push(userId);
   });
 });

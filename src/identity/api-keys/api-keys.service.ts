@@ -14,8 +14,9 @@ import {
 } from '../../auth/index.js';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
+import type { EventBus } from '../../events/index.js';
 import { ownProps } from '../../http/index.js';
-import type { SharedState } from '../../state/index.js';
+import type { Logger } from '../../log/index.js';
 import type { UsersLookup } from '../users/users.service.js';
 import type { ApiKey, ApiKeysRepo } from './api-keys.repo.js';
 
@@ -23,7 +24,9 @@ export interface ApiKeysDeps {
   repo: ApiKeysRepo;
   users: UsersLookup;
   audit: AuditService;
-  state: SharedState;
+  /** Carries `api_keys.changed` to every instance, and `user.access_revoked` to here. */
+  events: EventBus;
+  log: Logger;
 }
 
 export interface CreateApiKeyInput {
@@ -35,17 +38,15 @@ export interface CreateApiKeyInput {
 }
 
 const SECRET_PREFIX = 'pcs_';
-const FLUSH_CHANNEL = 'apikeys.flush';
 /** How long a verified key stays cached; revocation flushes it at once on every instance. */
 const CACHE_TTL_MS = 30_000;
 /** Last use is written at most this often per key, off the request path. */
 const TOUCH_EVERY_MS = 60_000;
 
 export function createApiKeysService(deps: ApiKeysDeps) {
-  const { repo, users, audit, state } = deps;
+  const { repo, users, audit, events, log } = deps;
   const cache = new LRUCache<string, { principal: Principal; expiresAt: number }>({ max: 10_000, ttl: CACHE_TTL_MS });
   const touched = new Map<number, number>();
-  let unsubscribe: (() => Promise<void>) | undefined;
 
   const effectiveScopes = (key: ApiKey, ownerRoles: readonly string[]): Set<Scope> => {
     const grantable = grantableScopes(ownerRoles);
@@ -61,8 +62,10 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     const last = touched.get(key.id) ?? (key.lastUsedAt ? Date.parse(key.lastUsedAt) : 0);
     if (now - last > TOUCH_EVERY_MS) {
       touched.set(key.id, now);
-      // Recorded without slowing the request: not awaited, failures ignored.
-      repo.touch(key.id, new Date(now).toISOString()).catch(() => {});
+      // Recorded without slowing the request: not awaited; a failure only loses a "last used" time.
+      repo.touch(key.id, new Date(now).toISOString()).catch((err: unknown) => {
+        log.warn({ apiKeyId: key.id, reason: err instanceof Error ? err.message : 'unknown' }, 'could not record API key use');
+      });
     }
     return {
       kind: 'api_key',
@@ -95,18 +98,18 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     return principal;
   }
 
-  const flushEverywhere = async (): Promise<void> => {
-    cache.clear();
-    await state.publish(FLUSH_CHANNEL, '1').catch(() => {});
-  };
+  // Cached verdicts are dropped on every instance whenever a key or its owner changes.
+  const flushEverywhere = (): Promise<void> => events.broadcast('api_keys.changed', true);
+  events.onBroadcast('api_keys.changed', () => cache.clear());
+  events.on('user.access_revoked', ({ ctx, userId }) => revokeAllForOwner(ctx, userId));
+
+  /** Ends every key of a user (deactivation, demotion, an administrator's password set), on every instance. */
+  async function revokeAllForOwner(ctx: RequestContext, ownerId: string): Promise<void> {
+    await repo.revokeAllForOwner(ownerId, ctx.now.toISOString());
+    await flushEverywhere();
+  }
 
   return {
-    async start(): Promise<void> {
-      unsubscribe = await state.subscribe(FLUSH_CHANNEL, () => cache.clear());
-    },
-    async stop(): Promise<void> {
-      await unsubscribe?.();
-    },
     /** `x-api-key: <secret>` or `Authorization: Bearer <secret>`. */
     verifySecret(secret: string, via: 'bearer' | 'api_key'): Promise<Principal | undefined> {
       if (!secret.startsWith(SECRET_PREFIX) || secret.length > 200) return Promise.resolve(undefined);
@@ -199,11 +202,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     },
     /** Drops cached key verdicts on every instance (owner deleted, roles changed). */
     flushCache: flushEverywhere,
-    /** Ends every key of a user (deactivation, demotion, an administrator's password set), on every instance. */
-    async revokeAllForOwner(ctx: RequestContext, ownerId: string): Promise<void> {
-      await repo.revokeAllForOwner(ownerId, ctx.now.toISOString());
-      await flushEverywhere();
-    },
+    revokeAllForOwner,
   };
 }
 export type ApiKeysService = ReturnType<typeof createApiKeysService>;

@@ -1,7 +1,8 @@
 import type { AuditService } from '../../audit/index.js';
-import { authorize, isRole, RANK, type RequestContext, rankOf, userTarget } from '../../auth/index.js';
+import { authorize, isRole, type RequestContext, rankOf, userTarget } from '../../auth/index.js';
 import { newId, type PasswordHasher, randomToken } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
+import type { EventBus, RevocationReason } from '../../events/index.js';
 import { ownProps } from '../../http/index.js';
 import type { Executor } from '../../storage/index.js';
 import type { OrganizationsService } from '../organizations/organizations.service.js';
@@ -86,25 +87,14 @@ function pickUpdatable(input: UpdateUserInput): UserPatch {
   return out as UserPatch;
 }
 
-/** Why a user's sessions and API keys are being ended. */
-export type RevocationReason = 'user_deactivated' | 'user_demoted' | 'password_set';
-
-/** Ends a user's sessions and API keys on every instance (the sessions and API key services, wired in app.ts). */
-export type RevokeAccess = (ctx: RequestContext, userId: string, reason: RevocationReason) => Promise<void>;
-
-/** Runs after a password is set by an administrator or changed by its user (the MFA domain mails a notice). */
-export type PasswordSetHook = (ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed' | 'reset') => Promise<void>;
-
 export interface UsersDeps {
   db: Executor;
   repo: UsersRepo;
   organizations: OrganizationsService;
   hasher: PasswordHasher;
   audit: AuditService;
-  /** Ends sessions and API keys (deactivation, demotion, an administrator's password set); wired by app.ts. */
-  revokeAccess: RevokeAccess[];
-  /** Run after a password is set or changed; registered by other domains at wiring time. */
-  onPasswordSet: PasswordSetHook[];
+  /** Publishes `user.access_revoked` (sessions and API keys end) and `user.password_set` (the MFA domain mails a notice). */
+  events: EventBus;
   /** An administrator's password set also ends the user's sessions and API keys (`PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET`). */
   revokeOnPasswordSet: boolean;
 }
@@ -167,13 +157,11 @@ export function createUsersService(deps: UsersDeps) {
     if (reasons.length) throw new AppError('password.policy_violation', { details: ['body.password'], detail: reasons.join(',') });
   }
 
-  async function passwordWasSet(ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed' | 'reset'): Promise<void> {
-    for (const hook of deps.onPasswordSet) await hook(ctx, user, kind);
-  }
+  const passwordWasSet = (ctx: RequestContext | undefined, user: User, kind: 'admin_set' | 'changed' | 'reset'): Promise<void> =>
+    deps.events.emit('user.password_set', { ctx, userId: user.id, kind });
 
-  async function revoke(ctx: RequestContext, userId: string, reason: RevocationReason): Promise<void> {
-    for (const end of deps.revokeAccess) await end(ctx, userId, reason);
-  }
+  const revoke = (ctx: RequestContext, userId: string, reason: RevocationReason): Promise<void> =>
+    deps.events.emit('user.access_revoked', { ctx, userId, reason });
 
   /** True when `user` is an active owner and no other active owner of its organization remains. */
   async function isLastOwner(user: User): Promise<boolean> {
@@ -511,9 +499,6 @@ export function createUsersService(deps: UsersDeps) {
 
     /** Seed 001's `settings` of a user. */
     settingsOf: (userId: string): Promise<UserSetting[]> => createSettingsRepo(deps.db).listForUser(userId),
-
-    /** True when the rank is at least an administrator's (used by list views). */
-    isAdministrator: (roles: readonly string[]): boolean => rankOf(roles) >= RANK.admin,
   };
 }
 export type UsersService = ReturnType<typeof createUsersService>;

@@ -39,8 +39,6 @@ export interface EmailFlowDeps {
   notifier: Notifier;
   audit: AuditService;
   state: SharedState;
-  /** Ends every session of a user (the sessions domain). */
-  revokeAllForUser: (ctx: RequestContext, userId: string, reason: string) => Promise<number>;
   options: Partial<EmailFlowOptions> & { publicUrl: string };
 }
 
@@ -280,14 +278,14 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       if (!(await repo.consume(hash, now))) throw new AppError('auth.invalid_token', { detail: 'used concurrently' });
       await users.resetPassword(ctx, user, newPassword, row.email);
       await repo.invalidateForUser(user.id, 'password_reset', now);
-      const revoked = await deps.revokeAllForUser(ctx, user.id, 'password_reset');
+      // The users service announced the reset: every session of the user has ended by now.
       await audit.record(ctx, {
         action: 'user.password_reset',
         organizationId: user.organizationId,
         targetType: 'user',
         targetId: user.id,
         actor: { type: 'user', id: user.id },
-        data: { revokedSessions: revoked },
+        data: { revokedSessions: true },
       });
     },
   };

@@ -1,0 +1,1 @@
+export { type BroadcastTopics, createEventBus, type DomainEvents, type EventBus, type EventBusDeps, type RevocationReason } from './bus.js';
