@@ -1,6 +1,5 @@
 import type { Selectable } from 'kysely';
-import { AppError } from '../errors/index.js';
-import { type Executor, type IdentityProvidersTable, isUniqueViolation } from '../storage/index.js';
+import { type Executor, type IdentityProvidersTable, uniquely } from '../storage/index.js';
 
 export type IdpType = 'OIDC' | 'OAUTH2';
 export type AuthStyle = 'IN_PARAMS' | 'IN_HEADER';
@@ -90,15 +89,12 @@ export function createIdpsRepo(db: Executor) {
       return rows.map(toIdp);
     },
     async insert(idp: IdentityProvider): Promise<void> {
-      try {
-        await db
+      await uniquely(() =>
+        db
           .insertInto('identityProviders')
           .values({ ...idp, config: JSON.stringify(idp.config), allowJitProvisioning: idp.allowJitProvisioning ? 1 : 0 })
-          .execute();
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('resource.conflict', { details: ['body.identityProviderId'], detail: 'idp exists' });
-        throw err;
-      }
+          .execute(),
+      );
     },
     async updateById(id: string, idp: IdentityProvider): Promise<void> {
       await db
@@ -129,15 +125,9 @@ export function createIdpsRepo(db: Executor) {
         .where('subject', '=', subject)
         .executeTakeFirst();
     },
-    /** Links a subject to a user; answers false when the subject is already linked (a concurrent sign-in won). */
-    async insertIdentity(identity: ExternalIdentity): Promise<boolean> {
-      try {
-        await db.insertInto('externalIdentities').values(identity).execute();
-        return true;
-      } catch (err) {
-        if (isUniqueViolation(err)) return false;
-        throw err;
-      }
+    /** Links a subject to a user; a `UniqueViolation` when the subject is already linked (a concurrent sign-in won). */
+    async insertIdentity(identity: ExternalIdentity): Promise<void> {
+      await uniquely(() => db.insertInto('externalIdentities').values(identity).execute());
     },
     async touchIdentity(providerId: string, subject: string, at: string): Promise<void> {
       await db

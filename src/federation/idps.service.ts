@@ -6,6 +6,7 @@ import { AppError, assertThat } from '../errors/index.js';
 import { ownProps } from '../http/index.js';
 import type { User, UsersService } from '../identity/index.js';
 import type { LoginInput } from '../sessions/index.js';
+import { UniqueViolation } from '../storage/index.js';
 import { secretAad, verifierAad } from './federation.sealed.js';
 import type {
   AuthStyle,
@@ -181,6 +182,17 @@ export function createIdpsService(deps: IdpsDeps) {
     }
   }
 
+  /** Links an external identity; false when the subject was linked meanwhile (a concurrent sign-in won). */
+  async function insertLink(identity: ExternalIdentity): Promise<boolean> {
+    try {
+      await repo.insertIdentity(identity);
+      return true;
+    } catch (err) {
+      if (err instanceof UniqueViolation) return false;
+      throw err;
+    }
+  }
+
   async function jitUserName(preferred: string): Promise<string> {
     const base = preferred.replace(/[\u0000-\u001f\u007f/]/g, '_').slice(0, 100);
     if (!(await users.lookup.findByUserName(base))) return base;
@@ -217,7 +229,7 @@ export function createIdpsService(deps: IdpsDeps) {
       if (!profile.emailVerified) return refuse(ctx, idp, 'email_not_verified');
       if (existing.organizationId !== idp.organizationId) return refuse(ctx, idp, 'email_in_other_organization');
       if (existing.state !== 'ACTIVE' || existing.userType !== 'USER') return refuse(ctx, idp, 'user_not_linkable');
-      if (!(await repo.insertIdentity(link(existing.id)))) return resolveUser(ctx, idp, profile);
+      if (!(await insertLink(link(existing.id)))) return resolveUser(ctx, idp, profile);
       await audit.record(ctx, {
         action: 'idp.identity_linked',
         organizationId: idp.organizationId,
@@ -243,7 +255,7 @@ export function createIdpsService(deps: IdpsDeps) {
       },
       'identity_provider',
     );
-    if (!(await repo.insertIdentity(link(user.id)))) return resolveUser(ctx, idp, profile);
+    if (!(await insertLink(link(user.id)))) return resolveUser(ctx, idp, profile);
     await audit.record(ctx, {
       action: 'idp.user_provisioned',
       organizationId: idp.organizationId,
@@ -290,7 +302,13 @@ export function createIdpsService(deps: IdpsDeps) {
         createdAt: now,
         updatedAt: now,
       };
-      await repo.insert(idp);
+      try {
+        await repo.insert(idp);
+      } catch (err) {
+        if (err instanceof UniqueViolation)
+          throw new AppError('resource.conflict', { details: ['body.identityProviderId'], detail: 'idp exists', cause: err });
+        throw err;
+      }
       await audit.record(ctx, {
         action: 'idp.created',
         organizationId: idp.organizationId,

@@ -1,6 +1,5 @@
 import type { Config } from '../config/index.js';
-import { newId, randomToken } from '../crypto/index.js';
-import { DEFAULT_POLICY } from './organizations/organizations.repo.js';
+import { randomToken } from '../crypto/index.js';
 import type { OrganizationsService } from './organizations/organizations.service.js';
 import type { UsersService } from './users/users.service.js';
 
@@ -16,10 +15,7 @@ export async function bootstrap(
   announce: (message: string) => void,
 ): Promise<void> {
   if ((await deps.users.lookup.count()) > 0) return;
-  const now = new Date().toISOString();
-  const org =
-    (await deps.organizations.findByName(DEFAULT_ORGANIZATION)) ??
-    (await deps.organizations.insert({ id: newId(), name: DEFAULT_ORGANIZATION, policy: DEFAULT_POLICY, createdAt: now, updatedAt: now }));
+  const org = (await deps.organizations.findByName(DEFAULT_ORGANIZATION)) ?? (await deps.organizations.insertDefault(DEFAULT_ORGANIZATION));
   const given = config.admin.password?.unwrap();
   const password = given ?? randomToken(18);
   await deps.users.provision(

@@ -19,7 +19,7 @@ export type { ApiKey } from './api-keys/api-keys.repo.js';
 export type { ApiKeysService, CreateApiKeyInput } from './api-keys/api-keys.service.js';
 export { DEFAULT_ORGANIZATION } from './bootstrap.js';
 export { UserSchema } from './identity.schemas.js';
-export { DEFAULT_POLICY, type Organization, type OrganizationPolicy } from './organizations/organizations.repo.js';
+export { DEFAULT_POLICY, type Organization, type OrganizationPolicy } from './organizations/organization-policy.js';
 export type { OrganizationsService } from './organizations/organizations.service.js';
 export { checkPassword, normalizePassword } from './password-policy.js';
 export type { UserSetting } from './users/settings.repo.js';

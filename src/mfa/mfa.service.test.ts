@@ -6,7 +6,8 @@ import { createMasterKeyring, createPasswordHasher, Secret, sha256Hex } from '..
 import { totpCode } from '../crypto/totp/totp.js';
 import { AppError } from '../errors/index.js';
 import { createEventBus } from '../events/index.js';
-import { createOrganizationsRepo, DEFAULT_POLICY } from '../identity/organizations/organizations.repo.js';
+import { DEFAULT_POLICY } from '../identity/organizations/organization-policy.js';
+import { createOrganizationsRepo } from '../identity/organizations/organizations.repo.js';
 import { createOrganizationsService } from '../identity/organizations/organizations.service.js';
 import { createUsersRepo, type User } from '../identity/users/users.repo.js';
 import { createUsersService } from '../identity/users/users.service.js';

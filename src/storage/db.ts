@@ -182,6 +182,33 @@ function wrap(db: Db, dialect: Storage['dialect'], migrationSchema?: string): St
   };
 }
 
+/**
+ * A unique constraint refused a write. `constraint` names it: PostgreSQL's constraint or index name
+ * (`users_email_key`), or SQLite's `table.column` list (`users.email`). Repos throw it; services
+ * decide what it means (which request field conflicts).
+ */
+export class UniqueViolation extends Error {
+  override name = 'UniqueViolation';
+  constructor(
+    readonly constraint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`unique constraint ${constraint}`, options);
+  }
+}
+
+/** Runs a write; a unique-constraint violation leaves it as a `UniqueViolation`, anything else as it was. */
+export async function uniquely<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const e = err as { constraint?: string; message?: string };
+    const constraint = e.constraint ?? /UNIQUE constraint failed: (.*)$/.exec(e.message ?? '')?.[1] ?? 'unknown';
+    throw new UniqueViolation(constraint, { cause: err });
+  }
+}
+
 /** True when `err` is a unique-constraint violation on either dialect. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string } | undefined;

@@ -1,2 +1,13 @@
-export { createStorage, type Db, type Executor, isoNow, isUniqueViolation, type Storage, type StorageOptions, type Tx } from './db.js';
+export {
+  createStorage,
+  type Db,
+  type Executor,
+  isoNow,
+  isUniqueViolation,
+  type Storage,
+  type StorageOptions,
+  type Tx,
+  UniqueViolation,
+  uniquely,
+} from './db.js';
 export type * from './tables.js';

@@ -1,11 +1,5 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import {
-  type Executor,
-  isUniqueViolation,
-  type VaultDataKeysTable,
-  type VaultEmailCodesTable,
-  type VaultLoginsTable,
-} from '../storage/index.js';
+import { type Executor, uniquely, type VaultDataKeysTable, type VaultEmailCodesTable, type VaultLoginsTable } from '../storage/index.js';
 
 export type LoginRow = Selectable<VaultLoginsTable>;
 
@@ -61,11 +55,6 @@ export type LoginPatch = Omit<Updateable<VaultLoginsTable>, 'id' | 'organization
 export type DataKeyRow = Selectable<VaultDataKeysTable>;
 export type EmailCodeRow = Selectable<VaultEmailCodesTable>;
 
-/** A unique identifier (username, email, phone) is already taken in the organization. */
-export class LoginIdentifierTaken extends Error {
-  override name = 'LoginIdentifierTaken';
-}
-
 export interface LoginFilter {
   name?: string | undefined;
   /** Host name; matches the authentication or home URL's host or any subdomain of it. */
@@ -80,11 +69,6 @@ export interface LoginIdentifiers {
   emailKey?: string | null | undefined;
   phone?: string | null | undefined;
 }
-
-const rethrowConflict = (err: unknown): never => {
-  if (isUniqueViolation(err)) throw new LoginIdentifierTaken('identifier taken', { cause: err });
-  throw err;
-};
 
 export function createVaultRepo(db: Executor) {
   return {
@@ -112,7 +96,8 @@ export function createVaultRepo(db: Executor) {
     },
 
     async insert(row: Insertable<VaultLoginsTable>): Promise<void> {
-      await db.insertInto('vaultLogins').values(row).execute().catch(rethrowConflict);
+      // A username, email or phone taken in the organization is a `UniqueViolation`.
+      await uniquely(() => db.insertInto('vaultLogins').values(row).execute());
     },
 
     /**
@@ -124,7 +109,7 @@ export function createVaultRepo(db: Executor) {
       if (ifTwoFactorEmailKey !== undefined) {
         q = q.where('twoFactorEmailKey', ifTwoFactorEmailKey === null ? 'is' : '=', ifTwoFactorEmailKey);
       }
-      const res = await q.executeTakeFirst().catch(rethrowConflict);
+      const res = await uniquely(() => q.executeTakeFirst());
       return Number(res.numUpdatedRows) > 0;
     },
 

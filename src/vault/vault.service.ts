@@ -5,13 +5,12 @@ import { authorize, inOrganization, type RequestContext } from '../auth/index.js
 import { currentTotpCode, type MasterKeyring, newId, parseTotpSeed } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 import type { SharedState } from '../state/index.js';
-import type { Db, VaultLoginsTable } from '../storage/index.js';
+import { type Db, UniqueViolation, type VaultLoginsTable } from '../storage/index.js';
 import { extractCode } from './inbox/extract.js';
 import { createDataKeys, type OrgCipher } from './vault.keys.js';
 import {
   createVaultRepo,
   type LoginFilter,
-  LoginIdentifierTaken,
   type LoginPatch,
   type LoginRow,
   type LoginSummary,
@@ -363,7 +362,7 @@ export function createVaultService(deps: VaultDeps) {
               detail: 'two-factor email claimed by another organization',
             });
           }
-          if (!(err instanceof LoginIdentifierTaken || err instanceof LoginChangedMeanwhile)) throw err;
+          if (!(err instanceof UniqueViolation || err instanceof LoginChangedMeanwhile)) throw err;
           if (attempt >= 4) throw new AppError('resource.conflict', { detail: 'upsert kept colliding', cause: err });
         }
       }

@@ -1,6 +1,5 @@
 import type { Selectable, Updateable } from 'kysely';
-import { AppError } from '../../errors/index.js';
-import { type Executor, isUniqueViolation, type UsersTable } from '../../storage/index.js';
+import { type Executor, type UsersTable, uniquely } from '../../storage/index.js';
 
 /** `SUSPENDED`: deactivated by a directory (SCIM `active: false`), reversible; only `ACTIVE` users sign in. */
 export const USER_STATES = ['ACTIVE', 'SUSPENDED', 'DELETED'] as const;
@@ -125,15 +124,6 @@ function toRow(patch: UserPatch): Updateable<UsersTable> {
   return row;
 }
 
-/** Which unique field a violation hit, for the 409's `details`. */
-function conflictField(err: unknown): string {
-  const text = String((err as Error).message ?? '') + String((err as { constraint?: string }).constraint ?? '');
-  if (/email/.test(text)) return 'body.email';
-  if (/ad_sid/.test(text)) return 'body.adSid';
-  if (/external_id/.test(text)) return 'body.externalId';
-  return 'body.userName';
-}
-
 export interface UserFilter {
   organizationId: string;
   userName?: string;
@@ -197,24 +187,16 @@ export function createUsersRepo(db: Executor) {
       return Number(r.n);
     },
     async insert(user: User): Promise<User> {
-      try {
-        await db
+      await uniquely(() =>
+        db
           .insertInto('users')
           .values({ ...(toRow(user) as UsersTable), id: user.id, organizationId: user.organizationId, createdAt: user.createdAt })
-          .execute();
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('resource.conflict', { details: [conflictField(err)], detail: 'user exists' });
-        throw err;
-      }
+          .execute(),
+      );
       return user;
     },
     async updateById(id: string, patch: UserPatch): Promise<void> {
-      try {
-        await db.updateTable('users').set(toRow(patch)).where('id', '=', id).execute();
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('resource.conflict', { details: [conflictField(err)], detail: 'user exists' });
-        throw err;
-      }
+      await uniquely(() => db.updateTable('users').set(toRow(patch)).where('id', '=', id).execute());
     },
   };
 }

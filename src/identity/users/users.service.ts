@@ -4,7 +4,7 @@ import { newId, type PasswordHasher, randomToken } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
 import type { EventBus, RevocationReason } from '../../events/index.js';
 import { ownProps } from '../../http/index.js';
-import type { Executor } from '../../storage/index.js';
+import { type Executor, UniqueViolation } from '../../storage/index.js';
 import type { OrganizationsService } from '../organizations/organizations.service.js';
 import { checkPassword, normalizePassword } from '../password-policy.js';
 import { createSettingsRepo, type UserSetting } from './settings.repo.js';
@@ -107,6 +107,26 @@ function changedFields(before: User, patch: UserPatch): string[] {
         k !== 'updatedAt' && v !== undefined && JSON.stringify((before as unknown as Record<string, unknown>)[k]) !== JSON.stringify(v),
     )
     .map(([k]) => k);
+}
+
+/** Which request field a unique violation on the users table names, for the 409's `details`. */
+function conflictField(constraint: string): string {
+  if (/email/.test(constraint)) return 'body.email';
+  if (/ad_sid/.test(constraint)) return 'body.adSid';
+  if (/external_id/.test(constraint)) return 'body.externalId';
+  return 'body.userName';
+}
+
+/** Runs a write of unique fields: another account's user name, email, SID or external id is a 409 naming the field. */
+async function conflictsAsField<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof UniqueViolation) {
+      throw new AppError('resource.conflict', { details: [conflictField(err.constraint)], detail: 'user exists', cause: err });
+    }
+    throw err;
+  }
 }
 
 const sameRoles = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((r) => b.includes(r));
@@ -236,7 +256,7 @@ export function createUsersService(deps: UsersDeps) {
       updatedAt: now,
     };
     await deps.db.transaction().execute(async (tx) => {
-      await createUsersRepo(tx).insert(user);
+      await conflictsAsField(() => createUsersRepo(tx).insert(user));
       await createSettingsRepo(tx).insertDefaults(user.id);
       await audit.record(
         ctx,
@@ -341,7 +361,7 @@ export function createUsersService(deps: UsersDeps) {
       }
       const changed = changedFields(before, patch);
       if (changed.length === 0) return before;
-      await repo.updateById(id, { ...patch, updatedAt: ctx.now.toISOString() });
+      await conflictsAsField(() => repo.updateById(id, { ...patch, updatedAt: ctx.now.toISOString() }));
       await audit.record(ctx, {
         action: 'user.updated',
         organizationId: before.organizationId,
@@ -471,7 +491,7 @@ export function createUsersService(deps: UsersDeps) {
      */
     async confirmEmail(ctx: RequestContext, user: User, email: string): Promise<void> {
       const changes = user.email !== email;
-      await repo.updateById(user.id, { email, emailVerified: true, updatedAt: ctx.now.toISOString() });
+      await conflictsAsField(() => repo.updateById(user.id, { email, emailVerified: true, updatedAt: ctx.now.toISOString() }));
       await audit.record(ctx, {
         action: changes ? 'user.email_changed' : 'user.email_verified',
         organizationId: user.organizationId,
