@@ -161,7 +161,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   // Every audited change that names a user drops that user's cached account view, on every instance.
   let account: AccountService | undefined;
   const audit = createAuditService({
-    db,
+    db: storage.executor,
     onEvent: (event) => {
       const ids = usersNamedBy(event);
       if (ids.length === 0) return;
@@ -169,12 +169,13 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
       state.publish(ACCOUNT_CHANGED, JSON.stringify(ids)).catch(() => {});
     },
   });
-  const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
+  const organizations = createOrganizationsService({ repo: createOrganizationsRepo(storage.executor), audit });
   const revokeAccess: RevokeAccess[] = [];
-  const usersRepo = createUsersRepo(db);
+  const usersRepo = createUsersRepo(storage.executor);
   const onPasswordSet: PasswordSetHook[] = [];
   const users = createUsersService({
-    db,
+    db: storage.executor,
+    transaction: storage.transaction,
     repo: usersRepo,
     organizations,
     hasher,
@@ -183,7 +184,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     onPasswordSet,
     revokeOnPasswordSet: config.revokeSessionsOnPasswordSet,
   });
-  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db), users: users.lookup, audit, state });
+  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(storage.executor), users: users.lookup, audit, state });
   await apiKeys.start();
   revokeAccess.push((ctx, userId) => apiKeys.revokeAllForOwner(ctx, userId));
   const vault = createVaultService({
@@ -216,7 +217,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   });
   const sessions = createSessionsService({
     config,
-    repo: createSessionsRepo(db),
+    repo: createSessionsRepo(storage.executor),
     users,
     organizations,
     hasher,
@@ -238,7 +239,15 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     }
   });
   const directory = createDirectoryService({ users, organizations });
-  const scim = createScimService({ repo: createScimRepo(db), users, audit, baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2` });
+  // The repos a SCIM write reaches (users, settings, audit, organizations, sessions, API keys) are built
+  // on storage.executor: they join its transaction (on SQLite's one connection, storage.db would wait forever).
+  const scim = createScimService({
+    repo: createScimRepo(storage.executor),
+    users,
+    audit,
+    transaction: storage.transaction,
+    baseUrl: `${config.publicUrl.replace(/\/$/, '')}/scim/v2`,
+  });
   const federation = createFederation({ db, config, keyring, users, sessions, audit });
   loginSeams.idp = (ctx, input) => federation.idps.login(ctx, input);
   const mfa = createMfaDomain({

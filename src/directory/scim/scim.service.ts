@@ -15,6 +15,8 @@ export interface ScimDeps {
   repo: ScimRepo;
   users: UsersService;
   audit: AuditService;
+  /** Runs one request's writes in one transaction (`storage.transaction`); the repos above join it. */
+  transaction: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Absolute base of the SCIM API (`<public URL>/scim/v2`), for `meta.location`. */
   baseUrl: string;
 }
