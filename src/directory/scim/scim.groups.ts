@@ -23,6 +23,7 @@ import {
 } from './scim.resources.js';
 import type { ScimGroupOut } from './scim.schemas.js';
 
+/** What SCIM Groups need. */
 export interface ScimGroupsDeps {
   repo: ScimRepo;
   /** Members are read through its lookups; their `groups` names are written through `setGroups`. */

@@ -18,6 +18,7 @@ export interface PatchOperationInput {
   value?: unknown;
 }
 
+/** An operation's `op`, lower-cased. */
 export type PatchOp = 'add' | 'replace' | 'remove';
 
 /** One attribute an operation addresses. */

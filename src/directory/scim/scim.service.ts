@@ -12,6 +12,7 @@ export type { ListParams } from './scim.list.js';
 export type { PatchOperationInput } from './scim.patch.js';
 export { type Projection, parseActive } from './scim.resources.js';
 
+/** What the SCIM service needs (`app.ts` wires them). */
 export interface ScimDeps {
   /** Built on `storage.executor`, so that it joins `transaction`. */
   repo: ScimRepo;
@@ -48,4 +49,5 @@ export function createScimService(deps: ScimDeps) {
     ...createScimGroups(deps),
   };
 }
+/** The SCIM service: what `scim.routes.ts` calls. */
 export type ScimService = ReturnType<typeof createScimService>;

@@ -12,6 +12,7 @@ import type { ScimRepo } from './scim.repo.js';
 import { columnsOf, type Projection, parseActive, project, type Resource, storable, toScimUser } from './scim.resources.js';
 import type { ScimUserOut } from './scim.schemas.js';
 
+/** What SCIM Users need: no users table of its own, only the users service. */
 export interface ScimUsersDeps {
   repo: ScimRepo;
   /** The only writer of users (policy-checked, audited); its lookups are the only reads of them. */
