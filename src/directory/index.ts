@@ -13,7 +13,7 @@ export type { ScimService } from './scim/scim.service.js';
 
 /** The directory domain: HelloID's credential endpoints (seed 003) and SCIM 2.0 at `/scim/v2`. */
 export function createDirectoryDomain(deps: {
-  storage: Pick<Storage, 'executor'>;
+  storage: Pick<Storage, 'executor' | 'transaction'>;
   config: Config;
   users: UsersService;
   organizations: OrganizationsService;
@@ -22,6 +22,7 @@ export function createDirectoryDomain(deps: {
   const directory = createDirectoryService({ users: deps.users, organizations: deps.organizations });
   const scim = createScimService({
     repo: createScimRepo(deps.storage.executor),
+    transaction: deps.storage.transaction,
     users: deps.users,
     audit: deps.audit,
     baseUrl: `${deps.config.publicUrl.replace(/\/$/, '')}/scim/v2`,

@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   'scim.invalid_value': spec(400, Grpc.INVALID_ARGUMENT, 'An attribute value is invalid.'),
   'scim.mutability': spec(400, Grpc.INVALID_ARGUMENT, 'The attribute cannot be changed.'),
   'scim.no_target': spec(400, Grpc.INVALID_ARGUMENT, 'The path matched no value.'),
+  'scim.too_many': spec(400, Grpc.INVALID_ARGUMENT, 'The filter would scan too many resources; filter by an indexed attribute.'),
   server_error: spec(500, Grpc.INTERNAL, 'Internal server error.'),
   'idp.invalid_flow': spec(400, Grpc.INVALID_ARGUMENT, 'The sign-in attempt is invalid or has expired.'),
   'idp.unavailable': spec(503, Grpc.UNAVAILABLE, 'The identity provider is unavailable.'),

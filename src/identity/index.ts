@@ -27,6 +27,7 @@ export { presentApiKey, presentUser } from './users/users.present.js';
 export {
   PROFILE_FIELDS,
   type User,
+  type UserCriteria,
   type UserPatch,
   type UserState,
   type UserType,
@@ -35,7 +36,7 @@ export {
 export { type CreateUserInput, systemContext, type UpdateUserInput, type UsersLookup, type UsersService } from './users/users.service.js';
 
 export interface IdentityDomainDeps {
-  storage: Pick<Storage, 'executor'>;
+  storage: Pick<Storage, 'executor' | 'transaction'>;
   config: Config;
   hasher: PasswordHasher;
   audit: AuditService;
@@ -54,6 +55,7 @@ export function createIdentityDomain(deps: IdentityDomainDeps) {
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit: deps.audit });
   const users = createUsersService({
     db,
+    transaction: deps.storage.transaction,
     repo: createUsersRepo(db),
     organizations,
     hasher: deps.hasher,

@@ -68,7 +68,8 @@ async function enrol(): Promise<{ secret: string; codes: string[] }> {
 beforeEach(async () => {
   storage = createStorage({ url: 'sqlite::memory:', dataDir: '/tmp/portcullis-unit-unused' });
   await storage.migrate();
-  const db = storage.db;
+  // Repos on the executor join the users service's transaction (SQLite has one connection).
+  const db = storage.executor;
   events = [];
   const onEvent: AuditListener = (e) => events.push({ action: e.action, data: e.data });
   const audit = createAuditService({ db, onEvent });
@@ -76,6 +77,7 @@ beforeEach(async () => {
   const hasher = createPasswordHasher({ memoryKiB: 64, timeCost: 1, parallelism: 1, concurrency: 2 });
   const users = createUsersService({
     db,
+    transaction: storage.transaction,
     repo: createUsersRepo(db),
     organizations,
     hasher,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../../src/auth/scopes.js';
 import { buildTestApp, type TestApp, type TestResponse, unique } from '../helpers/test-app.js';
@@ -539,5 +540,125 @@ describe('SCIM Groups, as Entra provisions them', () => {
       expect(doc.paths, path).toHaveProperty([path]);
     }
     expect(Object.keys(doc.paths['/scim/v2/Users'].post.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '409']));
+  });
+});
+
+describe('SCIM lists, paged in SQL (issue 15)', () => {
+  it('pages users over more than one page by startIndex and count, with totalResults counted in SQL', async () => {
+    const { org, scim } = await tenant();
+    for (let i = 0; i < 150; i++) await t.app.services.users.create(t.context(org), { userName: unique('page') });
+    const byOrder = (a: any, b: any) =>
+      a.meta.created === b.meta.created ? (a.id < b.id ? -1 : 1) : a.meta.created < b.meta.created ? -1 : 1;
+
+    const first = await scim('GET', '/Users');
+    expect(first.body).toMatchObject({ schemas: [LIST], totalResults: 151, startIndex: 1, itemsPerPage: 100 });
+    const second = await scim('GET', '/Users?startIndex=101&count=100');
+    expect(second.body).toMatchObject({ totalResults: 151, startIndex: 101, itemsPerPage: 51 });
+    const all = [...first.body.Resources, ...second.body.Resources];
+    expect(new Set(all.map((r: any) => r.id)).size).toBe(151);
+    expect(all).toEqual([...all].sort(byOrder));
+    const middle = await scim('GET', '/Users?startIndex=95&count=10');
+    expect(middle.body.Resources.map((r: any) => r.id)).toEqual(all.slice(94, 104).map((r: any) => r.id));
+
+    // A deleted user is neither counted nor listed.
+    const gone = all[7].id;
+    expect((await scim('DELETE', `/Users/${gone}`)).status).toBe(204);
+    const after = await scim('GET', '/Users?startIndex=1&count=1000');
+    expect(after.body).toMatchObject({ totalResults: 150, itemsPerPage: 150 });
+    expect(after.body.Resources.map((r: any) => r.id)).toEqual(all.map((r: any) => r.id).filter((id: string) => id !== gone));
+
+    // A filter no index serves is evaluated over every user, and paged the same way.
+    const scanned = all.filter((r: any) => r.id !== gone && r.userName.startsWith('page'));
+    expect(scanned).toHaveLength(149);
+    const tail = await scim('GET', `/Users?${q('userName sw "PAGE"')}&startIndex=140&count=20`);
+    expect(tail.body).toMatchObject({ totalResults: 149, startIndex: 140, itemsPerPage: 10 });
+    expect(tail.body.Resources.map((r: any) => r.id)).toEqual(scanned.slice(139).map((r: any) => r.id));
+  });
+
+  it('pages groups by startIndex and count', async () => {
+    const { scim } = await tenant();
+    const names = [unique('ga'), unique('gb'), unique('gc')];
+    for (const displayName of names) expect((await scim('POST', '/Groups', { schemas: [GROUP], displayName })).status).toBe(201);
+    const page = await scim('GET', '/Groups?count=2&excludedAttributes=members');
+    expect(page.body).toMatchObject({ totalResults: 3, startIndex: 1, itemsPerPage: 2 });
+    expect(page.body.Resources.map((g: any) => g.displayName)).toEqual(names.slice(0, 2));
+    expect(page.body.Resources[0]).not.toHaveProperty('members');
+    const rest = await scim('GET', '/Groups?startIndex=3&count=2');
+    expect(rest.body).toMatchObject({ totalResults: 3, startIndex: 3, itemsPerPage: 1 });
+    expect(rest.body.Resources[0]).toMatchObject({ displayName: names[2], members: [] });
+    const scanned = await scim('GET', `/Groups?${q(`displayName co "${names[1]!.slice(2)}"`)}`);
+    expect(scanned.body.Resources.map((g: any) => g.displayName)).toEqual([names[1]]);
+  });
+});
+
+describe('SCIM writes, one transaction per request (issue 15)', () => {
+  /** Makes the database refuse (a trigger, no code of ours replaced) an insert or update of `table` whose `column` contains `marker`. */
+  async function failWrites(table: string, column: string, event: 'INSERT' | 'UPDATE', marker: string): Promise<void> {
+    const { storage } = t.app.services;
+    const name = `fail_${marker.replace(/\W/g, '_')}`;
+    const like = `'%${marker}%'`;
+    if (storage.dialect === 'sqlite') {
+      await sql
+        .raw(`CREATE TRIGGER ${name} BEFORE ${event} ON ${table} WHEN NEW.${column} LIKE ${like} BEGIN SELECT RAISE(ABORT, 'forced'); END`)
+        .execute(storage.db);
+      return;
+    }
+    await sql
+      .raw(
+        `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.${column} LIKE ${like} THEN RAISE EXCEPTION 'forced'; END IF; RETURN NEW; END $$`,
+      )
+      .execute(storage.db);
+    await sql.raw(`CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`).execute(storage.db);
+  }
+
+  const auditedIn = async (organizationId: string, action: 'user.created' | 'directory.group_created') =>
+    t.app.services.audit.list({ organizationId, action, limit: 100 });
+
+  it('leaves no user behind when the stored resource of a created user fails to write', async () => {
+    const { org, scim } = await tenant();
+    const marker = unique('fail');
+    await failWrites('directory_scim_users', 'resource', 'INSERT', marker);
+    const body = { ...entraUser(), displayName: marker };
+
+    const failed = await scim('POST', '/Users', body);
+    expectScimError(failed, 500);
+    expect(await t.app.services.users.lookup.findByUserName(body.userName)).toBeUndefined();
+    expect((await auditedIn(org, 'user.created')).filter((e) => e.data.userName === body.userName)).toEqual([]);
+    expect((await scim('GET', `/Users?${q(`userName eq "${body.userName}"`)}`)).body.totalResults).toBe(0);
+
+    // Nothing holds the name: the same user without the failing write is created.
+    const created = await scim('POST', '/Users', { ...body, displayName: 'Created' });
+    expect(created.status).toBe(201);
+    expect((await auditedIn(org, 'user.created')).filter((e) => e.data.userName === body.userName)).toHaveLength(1);
+  });
+
+  it('leaves no group, membership or audit record behind when a member’s group names fail to write', async () => {
+    const { org, scim } = await tenant();
+    const member = (await scim('POST', '/Users', entraUser())).body;
+    const displayName = unique('fail');
+    await failWrites('users', 'groups', 'UPDATE', displayName);
+
+    const failed = await scim('POST', '/Groups', { schemas: [GROUP], displayName, members: [{ value: member.id }] });
+    expectScimError(failed, 500);
+    expect((await scim('GET', `/Groups?${q(`displayName eq "${displayName}"`)}`)).body.totalResults).toBe(0);
+    expect((await scim('GET', `/Users/${member.id}`)).body).not.toHaveProperty('groups');
+    expect(await auditedIn(org, 'directory.group_created')).toEqual([]);
+
+    expect((await scim('POST', '/Groups', { schemas: [GROUP], displayName })).status).toBe(201);
+  });
+
+  it('keeps the stored resource when the user update of a PATCH is refused', async () => {
+    const { scim } = await tenant();
+    const a = (await scim('POST', '/Users', entraUser())).body;
+    const b = (await scim('POST', '/Users', entraUser())).body;
+    const refused = await scim('PATCH', `/Users/${b.id}`, {
+      schemas: [PATCH],
+      Operations: [
+        { op: 'replace', path: 'displayName', value: 'Not Kept' },
+        { op: 'replace', path: 'emails[type eq "work"].value', value: a.emails[0].value },
+      ],
+    });
+    expectScimError(refused, 409, 'uniqueness');
+    expect((await scim('GET', `/Users/${b.id}`)).body).toEqual(b);
   });
 });

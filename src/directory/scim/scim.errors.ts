@@ -11,6 +11,7 @@ const SCIM_TYPES: Partial<Record<ErrorCode, string>> = {
   'scim.invalid_value': 'invalidValue',
   'scim.mutability': 'mutability',
   'scim.no_target': 'noTarget',
+  'scim.too_many': 'tooMany',
   'request.invalid': 'invalidValue',
   'request.malformed_body': 'invalidSyntax',
   'resource.conflict': 'uniqueness',

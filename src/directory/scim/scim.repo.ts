@@ -81,15 +81,52 @@ export function createScimRepo(db: Executor) {
         .executeTakeFirst();
       return row && toGroup(row);
     },
+    /**
+     * Groups of an organization in (createdAt, id) order, narrowed by indexed columns (`hint`) and
+     * paged by `limit` with `offset` or `after` (keyset).
+     */
     async listGroups(
       organizationId: string,
       hint: { displayName?: string; externalId?: string; id?: string } = {},
+      page: { limit?: number; offset?: number; after?: { createdAt: string; id: string } } = {},
     ): Promise<DirectoryGroup[]> {
       let q = db.selectFrom('directoryGroups').selectAll().where('organizationId', '=', organizationId);
       if (hint.displayName !== undefined) q = q.where('displayNameKey', '=', hint.displayName.toLowerCase());
       if (hint.externalId !== undefined) q = q.where('externalId', '=', hint.externalId);
       if (hint.id !== undefined) q = q.where('id', '=', hint.id);
-      return (await q.orderBy('createdAt').orderBy('id').execute()).map(toGroup);
+      const after = page.after;
+      if (after) {
+        q = q.where((eb) =>
+          eb.or([eb('createdAt', '>', after.createdAt), eb.and([eb('createdAt', '=', after.createdAt), eb('id', '>', after.id)])]),
+        );
+      }
+      q = q.orderBy('createdAt').orderBy('id');
+      if (page.limit !== undefined) q = q.limit(page.limit);
+      if (page.offset) q = q.offset(page.offset);
+      return (await q.execute()).map(toGroup);
+    },
+    async countGroups(organizationId: string): Promise<number> {
+      const r = await db
+        .selectFrom('directoryGroups')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('organizationId', '=', organizationId)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    /** Which of `names` (any case) are group names of the organization, lower-cased. */
+    async groupNameKeys(organizationId: string, names: readonly string[]): Promise<Set<string>> {
+      const out = new Set<string>();
+      for (const keys of chunks([...new Set(names.map((n) => n.toLowerCase()))])) {
+        if (!keys.length) continue;
+        const rows = await db
+          .selectFrom('directoryGroups')
+          .select('displayNameKey')
+          .where('organizationId', '=', organizationId)
+          .where('displayNameKey', 'in', keys)
+          .execute();
+        for (const r of rows) out.add(r.displayNameKey);
+      }
+      return out;
     },
     async insertGroup(g: DirectoryGroup): Promise<void> {
       try {

@@ -1,5 +1,5 @@
-import type { Selectable, Updateable } from 'kysely';
-import { type Executor, type UsersTable, uniquely } from '../../storage/index.js';
+import type { Selectable, SelectQueryBuilder, Updateable } from 'kysely';
+import { type Database, type Executor, type UsersTable, uniquely } from '../../storage/index.js';
 
 /** `SUSPENDED`: deactivated by a directory (SCIM `active: false`), reversible; only `ACTIVE` users sign in. */
 export const USER_STATES = ['ACTIVE', 'SUSPENDED', 'DELETED'] as const;
@@ -124,15 +124,37 @@ function toRow(patch: UserPatch): Updateable<UsersTable> {
   return row;
 }
 
-export interface UserFilter {
+/** Which users of an organization a list or a count covers. */
+export interface UserCriteria {
   organizationId: string;
   userName?: string;
   email?: string;
   adSid?: string;
   externalId?: string;
+  /** Leaves out the users in this state (SCIM never shows `DELETED` users). */
+  excludeState?: UserState;
+}
+
+export interface UserFilter extends UserCriteria {
+  /** Keyset paging: the users after this one in (createdAt, id) order. */
   after?: { createdAt: string; id: string };
+  /** Offset paging: how many users, in (createdAt, id) order, to skip. */
+  offset?: number;
   limit: number;
 }
+
+function whereCriteria<O>(q: SelectQueryBuilder<Database, 'users', O>, f: UserCriteria): SelectQueryBuilder<Database, 'users', O> {
+  let out = q.where('organizationId', '=', f.organizationId);
+  if (f.userName) out = out.where('userNameKey', '=', f.userName.toLowerCase());
+  if (f.email) out = out.where('email', '=', f.email.toLowerCase());
+  if (f.adSid) out = out.where('adSid', '=', f.adSid);
+  if (f.externalId) out = out.where('externalId', '=', f.externalId);
+  if (f.excludeState) out = out.where('state', '!=', f.excludeState);
+  return out;
+}
+
+/** How many ids one `in (…)` list carries at most. */
+const IN_LIST = 500;
 
 export function createUsersRepo(db: Executor) {
   const base = () => db.selectFrom('users').selectAll();
@@ -153,20 +175,36 @@ export function createUsersRepo(db: Executor) {
       const row = await base().where('organizationId', '=', organizationId).where('adSid', '=', adSid).executeTakeFirst();
       return row && toUser(row);
     },
+    /** The users with these ids that exist, in no particular order. */
+    async findByIds(ids: readonly string[]): Promise<User[]> {
+      const out: User[] = [];
+      for (let i = 0; i < ids.length; i += IN_LIST) {
+        const rows = await base()
+          .where('id', 'in', ids.slice(i, i + IN_LIST))
+          .execute();
+        out.push(...rows.map(toUser));
+      }
+      return out;
+    },
     async list(f: UserFilter): Promise<User[]> {
-      let q = base().where('organizationId', '=', f.organizationId);
-      if (f.userName) q = q.where('userNameKey', '=', f.userName.toLowerCase());
-      if (f.email) q = q.where('email', '=', f.email.toLowerCase());
-      if (f.adSid) q = q.where('adSid', '=', f.adSid);
-      if (f.externalId) q = q.where('externalId', '=', f.externalId);
+      let q = whereCriteria(base(), f);
       const after = f.after;
       if (after) {
         q = q.where((eb) =>
           eb.or([eb('createdAt', '>', after.createdAt), eb.and([eb('createdAt', '=', after.createdAt), eb('id', '>', after.id)])]),
         );
       }
-      const rows = await q.orderBy('createdAt').orderBy('id').limit(f.limit).execute();
-      return rows.map(toUser);
+      q = q.orderBy('createdAt').orderBy('id').limit(f.limit);
+      if (f.offset) q = q.offset(f.offset);
+      return (await q.execute()).map(toUser);
+    },
+    /** How many users {@link UserCriteria} covers. */
+    async countMatching(f: UserCriteria): Promise<number> {
+      const r = await whereCriteria(
+        db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')),
+        f,
+      ).executeTakeFirstOrThrow();
+      return Number(r.n);
     },
     /** Active users of an organization holding a role (the last-owner rule). */
     async countActiveWithRole(organizationId: string, role: string): Promise<number> {

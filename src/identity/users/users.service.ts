@@ -88,8 +88,15 @@ function pickUpdatable(input: UpdateUserInput): UserPatch {
 }
 
 export interface UsersDeps {
+  /** What the settings repo is built on: `storage.executor`, so that it joins `transaction`. */
   db: Executor;
+  /** Built on `storage.executor`, so that it joins `transaction`. */
   repo: UsersRepo;
+  /**
+   * Runs `fn` in one transaction that every repo built on the executor joins; inside a caller's
+   * transaction (a SCIM request) it joins that one (`storage.transaction`).
+   */
+  transaction: <T>(fn: () => Promise<T>) => Promise<T>;
   organizations: OrganizationsService;
   hasher: PasswordHasher;
   audit: AuditService;
@@ -143,7 +150,11 @@ export interface UsersLookup {
   findByUserName: UsersRepo['findByUserName'];
   findByEmail: UsersRepo['findByEmail'];
   findByAdSid: UsersRepo['findByAdSid'];
+  /** Several users in one read (absent ids are left out). */
+  findByIds: UsersRepo['findByIds'];
   list: UsersRepo['list'];
+  /** How many users a list's criteria cover (its `totalResults`). */
+  countMatching: UsersRepo['countMatching'];
   count: UsersRepo['count'];
 }
 
@@ -154,12 +165,15 @@ export interface UsersLookup {
  */
 export function createUsersService(deps: UsersDeps) {
   const { repo, organizations, hasher, audit } = deps;
+  const settings = createSettingsRepo(deps.db);
   const lookup: UsersLookup = {
     findById: repo.findById,
     findByUserName: repo.findByUserName,
     findByEmail: repo.findByEmail,
     findByAdSid: repo.findByAdSid,
+    findByIds: repo.findByIds,
     list: repo.list,
+    countMatching: repo.countMatching,
     count: repo.count,
   };
 
@@ -255,20 +269,18 @@ export function createUsersService(deps: UsersDeps) {
       createdAt: now,
       updatedAt: now,
     };
-    await deps.db.transaction().execute(async (tx) => {
-      await conflictsAsField(() => createUsersRepo(tx).insert(user));
-      await createSettingsRepo(tx).insertDefaults(user.id);
-      await audit.record(
-        ctx,
-        {
-          action: 'user.created',
-          organizationId,
-          targetType: 'user',
-          targetId: user.id,
-          data: { userName, userType, roles: user.roles, ...(user.state !== 'ACTIVE' ? { state: user.state } : {}) },
-        },
-        tx,
-      );
+    // Why the ambient transaction and not one of its own: inside a caller's transaction (a SCIM
+    // create) a second one would wait for the only SQLite connection, which the first one holds.
+    await deps.transaction(async () => {
+      await conflictsAsField(() => repo.insert(user));
+      await settings.insertDefaults(user.id);
+      await audit.record(ctx, {
+        action: 'user.created',
+        organizationId,
+        targetType: 'user',
+        targetId: user.id,
+        data: { userName, userType, roles: user.roles, ...(user.state !== 'ACTIVE' ? { state: user.state } : {}) },
+      });
     });
     return { user, serviceKey };
   }
@@ -467,21 +479,16 @@ export function createUsersService(deps: UsersDeps) {
       assertThat(patch.email === undefined, 'auth.forbidden', 'email changes go through verification');
       const changed = changedFields(user, patch);
       if (!changed.length && !settingChanges.length) return;
-      await deps.db.transaction().execute(async (tx) => {
-        if (changed.length) await createUsersRepo(tx).updateById(user.id, { ...patch, updatedAt: ctx.now.toISOString() });
-        const txSettings = createSettingsRepo(tx);
-        for (const c of settingChanges) await txSettings.updateValue(c.id, user.id, c.value);
-        await audit.record(
-          ctx,
-          {
-            action: 'user.profile_updated',
-            organizationId: user.organizationId,
-            targetType: 'user',
-            targetId: user.id,
-            data: { changedFields: [...changed, ...settingChanges.map((c) => `settings.${c.id}`)] },
-          },
-          tx,
-        );
+      await deps.transaction(async () => {
+        if (changed.length) await repo.updateById(user.id, { ...patch, updatedAt: ctx.now.toISOString() });
+        for (const c of settingChanges) await settings.updateValue(c.id, user.id, c.value);
+        await audit.record(ctx, {
+          action: 'user.profile_updated',
+          organizationId: user.organizationId,
+          targetType: 'user',
+          targetId: user.id,
+          data: { changedFields: [...changed, ...settingChanges.map((c) => `settings.${c.id}`)] },
+        });
       });
     },
 
@@ -518,7 +525,7 @@ export function createUsersService(deps: UsersDeps) {
     },
 
     /** Seed 001's `settings` of a user. */
-    settingsOf: (userId: string): Promise<UserSetting[]> => createSettingsRepo(deps.db).listForUser(userId),
+    settingsOf: (userId: string): Promise<UserSetting[]> => settings.listForUser(userId),
   };
 }
 export type UsersService = ReturnType<typeof createUsersService>;
