@@ -138,7 +138,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
 
   const mailer = createMailer(config);
   const log = app.log;
-  const events = createEventBus({ state, log: log.child({ domain: 'events' }) });
+  const events = createEventBus({ state, log: log.child({ domain: 'events' }), afterCommit: storage.afterCommit });
 
   // The domains, in dependency order: each is built from what the ones before it answer.
   const { audit, routes: auditRoutes } = createAuditDomain({ storage, events });

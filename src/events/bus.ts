@@ -38,7 +38,8 @@ export interface EventBus {
   /** Runs `handler` for this topic whenever any instance (this one included) broadcasts it. */
   onBroadcast<K extends keyof BroadcastTopics>(topic: K, handler: (payload: BroadcastTopics[K]) => void): void;
   /**
-   * Applies the message here at once, then publishes it to the other instances. A failed publish is
+   * Applies the message here, then publishes it to the other instances — once the current
+   * transaction (if any) has committed. A failed publish is
    * logged and counted (`portcullis_broadcast_failures_total`), never swallowed; it does not fail the
    * change, which is already written and applied here (the other instances' caches expire on their own).
    */
@@ -53,6 +54,11 @@ export interface EventBus {
 export interface EventBusDeps {
   state: SharedState;
   log: Logger;
+  /**
+   * Holds a broadcast until the current transaction commits (`storage.afterCommit`): a cache dropped
+   * before the change is visible would be refilled with what is about to change.
+   */
+  afterCommit?: (fn: () => Promise<void>) => Promise<void>;
 }
 
 const CHANNEL_PREFIX = 'events.';
@@ -83,13 +89,16 @@ export function createEventBus(deps: EventBusDeps): EventBus {
       handlers.set(topic, list);
     },
     async broadcast(topic, payload) {
-      deliver(topic, payload);
-      try {
-        await deps.state.publish(CHANNEL_PREFIX + topic, JSON.stringify(payload));
-      } catch (err) {
-        failures[topic] = (failures[topic] ?? 0) + 1;
-        deps.log.warn({ topic, reason: err instanceof Error ? err.message : 'unknown' }, 'broadcast to other instances failed');
-      }
+      const send = async (): Promise<void> => {
+        deliver(topic, payload);
+        try {
+          await deps.state.publish(CHANNEL_PREFIX + topic, JSON.stringify(payload));
+        } catch (err) {
+          failures[topic] = (failures[topic] ?? 0) + 1;
+          deps.log.warn({ topic, reason: err instanceof Error ? err.message : 'unknown' }, 'broadcast to other instances failed');
+        }
+      };
+      await (deps.afterCommit ? deps.afterCommit(send) : send());
     },
     broadcastFailures: () => ({ ...failures }),
     async start() {

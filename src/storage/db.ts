@@ -25,6 +25,11 @@ export interface Storage {
    * the outer transaction.
    */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` once the current transaction has committed (never when it rolls back), or at once
+   * outside a transaction: what other readers must only see after the change (cache drops, broadcasts).
+   */
+  afterCommit(fn: () => Promise<void>): Promise<void>;
   dialect: 'sqlite' | 'postgres';
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
@@ -134,7 +139,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database): { close(): void; p
  * test run) made it skip creating ours — "relation kysely_migration_lock does not exist".
  */
 function wrap(db: Db, dialect: Storage['dialect'], migrationSchema?: string): Storage {
-  const ambient = new AsyncLocalStorage<{ tx: Tx; open: boolean }>();
+  const ambient = new AsyncLocalStorage<{ tx: Tx; open: boolean; after: (() => Promise<void>)[] }>();
   // Why: work a transaction started in the background (a mail, a cache fill) outlives it; once it has
   // committed, its queries go to the database again instead of to a finished transaction.
   const current = (): Executor => {
@@ -154,14 +159,22 @@ function wrap(db: Db, dialect: Storage['dialect'], migrationSchema?: string): St
     executor,
     async transaction<T>(fn: () => Promise<T>): Promise<T> {
       if (ambient.getStore()?.open) return fn();
-      return db.transaction().execute(async (tx) => {
-        const store = { tx, open: true };
+      const store = { tx: undefined as unknown as Tx, open: true, after: [] as (() => Promise<void>)[] };
+      const result = await db.transaction().execute(async (tx) => {
+        store.tx = tx;
         try {
           return await ambient.run(store, fn);
         } finally {
           store.open = false;
         }
       });
+      for (const after of store.after) await after();
+      return result;
+    },
+    async afterCommit(fn) {
+      const store = ambient.getStore();
+      if (store?.open) store.after.push(fn);
+      else await fn();
     },
     dialect,
     async migrate() {
@@ -197,15 +210,20 @@ export class UniqueViolation extends Error {
   }
 }
 
+/** A driver's unique-constraint error as a `UniqueViolation`; any other error as it was. */
+export function uniqueViolationOf(err: unknown): unknown {
+  if (!isUniqueViolation(err)) return err;
+  const e = err as { constraint?: string; message?: string };
+  const constraint = e.constraint ?? /UNIQUE constraint failed: (.*)$/.exec(e.message ?? '')?.[1] ?? 'unknown';
+  return new UniqueViolation(constraint, { cause: err });
+}
+
 /** Runs a write; a unique-constraint violation leaves it as a `UniqueViolation`, anything else as it was. */
 export async function uniquely<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    const e = err as { constraint?: string; message?: string };
-    const constraint = e.constraint ?? /UNIQUE constraint failed: (.*)$/.exec(e.message ?? '')?.[1] ?? 'unknown';
-    throw new UniqueViolation(constraint, { cause: err });
+    throw uniqueViolationOf(err);
   }
 }
 

@@ -9,5 +9,6 @@ export {
   type Tx,
   UniqueViolation,
   uniquely,
+  uniqueViolationOf,
 } from './db.js';
 export type * from './tables.js';

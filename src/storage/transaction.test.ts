@@ -74,4 +74,26 @@ describe('storage.transaction', () => {
     await later;
     expect(await count(name)).toBe(1);
   });
+
+  it('runs afterCommit work once the transaction committed, never after a rollback, and at once outside one', async () => {
+    const seen: string[] = [];
+    await storage.transaction(async () => {
+      await storage.afterCommit(async () => {
+        seen.push('committed');
+      });
+      seen.push('inside');
+    });
+    await storage
+      .transaction(async () => {
+        await storage.afterCommit(async () => {
+          seen.push('rolled back');
+        });
+        throw new Error('boom');
+      })
+      .catch(() => {});
+    await storage.afterCommit(async () => {
+      seen.push('outside');
+    });
+    expect(seen).toEqual(['inside', 'committed', 'outside']);
+  });
 });

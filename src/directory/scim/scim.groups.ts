@@ -4,6 +4,7 @@ import type { RequestContext } from '../../auth/index.js';
 import { newId } from '../../crypto/index.js';
 import { AppError } from '../../errors/index.js';
 import type { UsersService } from '../../identity/index.js';
+import { UniqueViolation } from '../../storage/index.js';
 import { organizationOf, type Transaction } from './scim.access.js';
 import { eqHint, parseFilter } from './scim.filter.js';
 import { type ListParams, type ListResponse, type ListSource, listResources } from './scim.list.js';
@@ -32,6 +33,17 @@ export interface ScimGroupsDeps {
   transaction: Transaction;
   /** Absolute base of the SCIM API (`<public URL>/scim/v2`), for `meta.location`. */
   baseUrl: string;
+}
+
+/** Runs a group write: another group's name or external id is SCIM's `uniqueness` (a 409 naming the attribute). */
+async function groupConflicts<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof UniqueViolation)) throw err;
+    const field = /external_id/.test(err.constraint) ? 'externalId' : 'displayName';
+    throw new AppError('resource.conflict', { details: [field], detail: `group ${field} taken`, cause: err });
+  }
 }
 
 /** SCIM Groups (RFC 7643 §4.2): list, get, create, replace, patch, delete; members are users of the organization. */
@@ -111,7 +123,9 @@ export function createScimGroups(deps: ScimGroupsDeps) {
     const now = ctx.now.toISOString();
     const renamed = next.displayName !== before.displayName;
     const changed = renamed || next.externalId !== before.externalId || JSON.stringify(next.extra) !== JSON.stringify(before.extra);
-    if (changed || members.add.length || members.remove.length) await repo.updateGroup(before.id, { ...next, updatedAt: now });
+    if (changed || members.add.length || members.remove.length) {
+      await groupConflicts(() => repo.updateGroup(before.id, { ...next, updatedAt: now }));
+    }
     await repo.removeMembers(before.id, members.remove);
     await repo.addMembers(before.id, members.add, now);
     const current = renamed ? await memberIdsNow(before.id) : [];
@@ -176,7 +190,7 @@ export function createScimGroups(deps: ScimGroupsDeps) {
           createdAt: now,
           updatedAt: now,
         };
-        await repo.insertGroup(created);
+        await groupConflicts(() => repo.insertGroup(created));
         await repo.addMembers(created.id, members, now);
         await syncGroupNames(ctx, organizationId, members);
         await audit.record(ctx, {

@@ -1,6 +1,5 @@
 import type { Selectable } from 'kysely';
-import { AppError } from '../../errors/index.js';
-import { type DirectoryGroupsTable, type Executor, isUniqueViolation } from '../../storage/index.js';
+import { type DirectoryGroupsTable, type Executor, uniqueViolationOf } from '../../storage/index.js';
 
 /** Attributes of a SCIM resource as the client sent them. */
 export type ScimAttributes = Record<string, unknown>;
@@ -31,14 +30,6 @@ const toGroup = (r: Selectable<DirectoryGroupsTable>): DirectoryGroup => ({
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });
-
-/** Which unique key a group write hit, for SCIM's `uniqueness`. */
-function groupConflict(err: unknown): AppError {
-  const field = /external_id/.test(String((err as Error).message ?? '') + String((err as { constraint?: string }).constraint ?? ''))
-    ? 'externalId'
-    : 'displayName';
-  return new AppError('resource.conflict', { details: [field], detail: `group ${field} taken` });
-}
 
 const CHUNK = 500;
 function chunks<T>(items: readonly T[]): T[][] {
@@ -144,8 +135,7 @@ export function createScimRepo(db: Executor) {
           })
           .execute();
       } catch (err) {
-        if (isUniqueViolation(err)) throw groupConflict(err);
-        throw err;
+        throw uniqueViolationOf(err);
       }
     },
     async updateGroup(id: string, patch: { displayName: string; externalId: string | null; extra: ScimAttributes; updatedAt: string }) {
@@ -162,8 +152,7 @@ export function createScimRepo(db: Executor) {
           .where('id', '=', id)
           .execute();
       } catch (err) {
-        if (isUniqueViolation(err)) throw groupConflict(err);
-        throw err;
+        throw uniqueViolationOf(err);
       }
     },
     async deleteGroup(id: string): Promise<void> {
