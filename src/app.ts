@@ -251,6 +251,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     mailer,
     state,
     publicUrl: config.publicUrl,
+    mfaOptions: config.mfa,
+    emailOptions: config.emailFlow,
     // Only the kind and the transport's message: never the mail (it may hold a token).
     onMailError: (err, kind) =>
       app.log.warn({ mailKind: kind, reason: err instanceof Error ? err.message : 'unknown' }, 'mail delivery failed'),

@@ -1,3 +1,5 @@
-export { ConfigError, loadConfig, parseMasterKey } from './load.js';
-export type { Argon2Config, Config } from './schema.js';
-export { OPTION_DOCS } from './schema.js';
+export { ConfigError } from './config-error.js';
+export { loadConfig } from './load.js';
+export type { Argon2Config, Config, ConfigOption, OptionMeta } from './schema.js';
+export { ConfigSchema, configOptions, documentedDefault } from './schema.js';
+export { parseMasterKey } from './values.js';

@@ -29,8 +29,10 @@ export interface MfaDomainDeps {
   state: SharedState;
   publicUrl: string;
   onMailError: (err: unknown, kind: MailKind) => void;
-  mfaOptions?: Partial<MfaOptions>;
-  emailOptions?: Partial<EmailFlowOptions>;
+  /** `config.mfa`. */
+  mfaOptions: MfaOptions;
+  /** `config.emailFlow`; the links in the mails start with `publicUrl`. */
+  emailOptions: Omit<EmailFlowOptions, 'publicUrl'>;
 }
 
 /** The MFA domain, wired: its services and the seams it fills in for sign-in and the account. */
@@ -46,7 +48,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     throttle: deps.sessions.throttle,
     audit: deps.audit,
     notifier,
-    ...(deps.mfaOptions ? { options: deps.mfaOptions } : {}),
+    options: deps.mfaOptions,
   });
   const emailFlow = createEmailFlowService({
     repo: createEmailTokensRepo(deps.db),
@@ -59,7 +61,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
       await repo.deleteChallengesForUser(userId);
       return deps.sessions.revokeAllForUser(ctx, userId, reason);
     },
-    options: { ...(deps.emailOptions ?? {}), publicUrl: deps.publicUrl },
+    options: { ...deps.emailOptions, publicUrl: deps.publicUrl },
   });
   const loginSeams: Pick<LoginSeams, 'secondFactor' | 'completeMfa'> = {
     secondFactor: mfa.secondFactor,

@@ -1,5 +1,6 @@
 import type { AuditService } from '../../audit/audit.service.js';
 import { authorize, type RequestContext, userTarget } from '../../auth/index.js';
+import type { Config } from '../../config/index.js';
 import { randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
 import type { User } from '../../identity/users/users.repo.js';
@@ -9,29 +10,10 @@ import type { EmailTokenPurpose, EmailTokensRepo } from './email.repo.js';
 import type { Notifier } from './notify.js';
 import { createRateLimit } from './rate-limit.js';
 
-export interface EmailFlowOptions {
-  /** Lifetime of a password reset token. */
-  resetTokenTtlSeconds: number;
-  /** Lifetime of an email verification code. */
-  verifyTokenTtlSeconds: number;
-  /** Reset requests per submitted identifier per window (known or not, so a 429 says nothing about existence). */
-  resetRequestsPerAccount: number;
-  /** Reset requests, reset attempts and verification attempts per address per window. */
-  requestsPerIp: number;
-  /** Verification mails per user per window. */
-  verifyMailsPerUser: number;
-  windowSeconds: number;
+/** Token lifetimes and request limits (`PORTCULLIS_PASSWORD_RESET_*`, `…_EMAIL_VERIFY_*`, `…_MAIL_FLOW_*`), and the base of the links in the mails. */
+export type EmailFlowOptions = Config['emailFlow'] & {
   /** Base of the links in the mails. */
   publicUrl: string;
-}
-
-export const DEFAULT_EMAIL_FLOW_OPTIONS: Omit<EmailFlowOptions, 'publicUrl'> = {
-  resetTokenTtlSeconds: 1800,
-  verifyTokenTtlSeconds: 86_400,
-  resetRequestsPerAccount: 5,
-  requestsPerIp: 60,
-  verifyMailsPerUser: 5,
-  windowSeconds: 900,
 };
 
 export interface EmailFlowDeps {
@@ -42,7 +24,7 @@ export interface EmailFlowDeps {
   state: SharedState;
   /** Ends every session of a user (the sessions domain). */
   revokeAllForUser: (ctx: RequestContext, userId: string, reason: string) => Promise<number>;
-  options: Partial<EmailFlowOptions> & { publicUrl: string };
+  options: EmailFlowOptions;
 }
 
 export type PasswordSetKind = 'changed' | 'admin_set' | 'reset';
@@ -53,7 +35,7 @@ export type PasswordSetKind = 'changed' | 'admin_set' | 'reset';
  */
 export function createEmailFlowService(deps: EmailFlowDeps) {
   const { repo, users, notifier, audit } = deps;
-  const o: EmailFlowOptions = { ...DEFAULT_EMAIL_FLOW_OPTIONS, ...deps.options };
+  const o = deps.options;
   const perIp = createRateLimit(deps.state, 'mailflow_ip', o.requestsPerIp, o.windowSeconds);
   const resetPerAccount = createRateLimit(deps.state, 'pwreset_account', o.resetRequestsPerAccount, o.windowSeconds);
   const verifyPerUser = createRateLimit(deps.state, 'verify_user', o.verifyMailsPerUser, o.windowSeconds);
