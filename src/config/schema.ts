@@ -61,7 +61,8 @@ export const ConfigSchema = Type.Object({
     Type.String({
       env: 'NODE_ENV',
       default: 'development',
-      description: '`production` enables production checks.',
+      description:
+        "`production` refuses to start without a configured master key, with an `http://` public URL (unless `PORTCULLIS_ALLOW_INSECURE_PUBLIC_URL=true`), and with development values: private identity provider hosts, argon2 parameters below OWASP's minimum, a placeholder master key, an in-memory database.",
     }),
     (s): 'production' | 'development' | 'test' => (s === 'production' ? 'production' : s === 'test' ? 'test' : 'development'),
   ),
@@ -116,7 +117,8 @@ export const ConfigSchema = Type.Object({
     {
       env: 'PORTCULLIS_MASTER_KEY_FILE',
       docDefault: '<data dir>/master.key',
-      description: 'File holding the master key; generated (mode 0600) with a warning when absent.',
+      description:
+        'File holding the master key. Outside production it is generated (mode 0600) with a warning when absent; in production it must exist when no `PORTCULLIS_MASTER_KEY` is given.',
     },
     Type.String(),
   ),
@@ -137,6 +139,15 @@ export const ConfigSchema = Type.Object({
       'http://localhost:8080',
     ),
     (s) => s.replace(/\/+$/, ''),
+  ),
+  /** In production an `http://` public URL is refused unless this is true. */
+  allowInsecurePublicUrl: boolean(
+    {
+      env: 'PORTCULLIS_ALLOW_INSECURE_PUBLIC_URL',
+      description:
+        'Let `NODE_ENV=production` start with an `http://` public URL (loopback addresses included): cookies and tokens then cross the network in clear.',
+    },
+    false,
   ),
   /** Origins allowed to make cookie-authenticated writes: the public URL's origin first, then the configured ones. */
   allowedOrigins: commaList({

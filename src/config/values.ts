@@ -34,15 +34,6 @@ export function parseMasterKey(raw: string, name: string): Secret<Buffer> {
   return new Secret(key);
 }
 
-/**
- * True for a key a person typed rather than generated: fewer than 16 distinct byte values among the
- * 32 (`00…`, `aa…`, `deadbeef…`, `0123…`). 32 random bytes have about 30 distinct values; fewer than
- * 16 happens by chance far less often than once in 2^100 keys.
- */
-export function isPlaceholderKey(key: Buffer): boolean {
-  return new Set(key).size < 16;
-}
-
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 const PROXY_OFF = new Set(['', 'false', 'off', 'no', 'none', '0']);
 
