@@ -5,10 +5,9 @@ import { randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
 import type { User } from '../../identity/users/users.repo.js';
 import type { UsersService } from '../../identity/users/users.service.js';
-import type { SharedState } from '../../state/index.js';
+import { createRateLimit, type SharedState } from '../../state/index.js';
 import type { EmailTokenPurpose, EmailTokensRepo } from './email.repo.js';
 import type { Notifier } from './notify.js';
-import { createRateLimit } from './rate-limit.js';
 
 /** Token lifetimes and request limits (`PORTCULLIS_PASSWORD_RESET_*`, `…_EMAIL_VERIFY_*`, `…_MAIL_FLOW_*`), and the base of the links in the mails. */
 export type EmailFlowOptions = Config['emailFlow'] & {
@@ -36,9 +35,10 @@ export type PasswordSetKind = 'changed' | 'admin_set' | 'reset';
 export function createEmailFlowService(deps: EmailFlowDeps) {
   const { repo, users, notifier, audit } = deps;
   const o = deps.options;
-  const perIp = createRateLimit(deps.state, 'mailflow_ip', o.requestsPerIp, o.windowSeconds);
-  const resetPerAccount = createRateLimit(deps.state, 'pwreset_account', o.resetRequestsPerAccount, o.windowSeconds);
-  const verifyPerUser = createRateLimit(deps.state, 'verify_user', o.verifyMailsPerUser, o.windowSeconds);
+  const limit = (name: string, points: number) => createRateLimit(deps.state, { name, points, windowSeconds: o.windowSeconds });
+  const perIp = limit('mailflow_ip', o.requestsPerIp);
+  const resetPerAccount = limit('pwreset_account', o.resetRequestsPerAccount);
+  const verifyPerUser = limit('verify_user', o.verifyMailsPerUser);
 
   async function issueToken(ctx: RequestContext, user: User, purpose: EmailTokenPurpose, email: string, ttlSeconds: number) {
     const token = randomToken(purpose === 'password_reset' ? 32 : 24);
@@ -146,7 +146,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       if (!user.email) throw new AppError('request.invalid', { details: ['user.email'], detail: 'no email address' });
       if (user.emailVerified) return { sent: false };
       if (!notifier.enabled) throw new AppError('mail.not_configured');
-      await verifyPerUser.consume(user.id);
+      await verifyPerUser.enforce(user.id);
       const code = await issueToken(ctx, user, 'email_verify', user.email, o.verifyTokenTtlSeconds);
       const hours = Math.round(o.verifyTokenTtlSeconds / 3600);
       try {
@@ -169,7 +169,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
      * — for a code mailed by an email change — makes the new address the user's, verified.
      */
     async verifyEmail(ctx: RequestContext, code: string): Promise<void> {
-      await perIp.consume(ctx.ip);
+      await perIp.enforce(ctx.ip);
       const presented = code.trim();
       const purpose: EmailTokenPurpose = (await repo.findByHash(sha256Hex(presented), 'email_change')) ? 'email_change' : 'email_verify';
       const { row, user, hash } = await liveToken(ctx, presented, purpose);
@@ -186,7 +186,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
      */
     async requestEmailChange(ctx: RequestContext, user: User, newEmail: string): Promise<void> {
       if (!notifier.enabled) throw new AppError('mail.not_configured', { details: ['body.user.email'] });
-      await verifyPerUser.consume(user.id);
+      await verifyPerUser.enforce(user.id);
       const code = await issueToken(ctx, user, 'email_change', newEmail, o.verifyTokenTtlSeconds);
       const hours = Math.round(o.verifyTokenTtlSeconds / 3600);
       try {
@@ -236,8 +236,8 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       const identifier = email || username;
       if (!identifier) throw new AppError('request.invalid', { details: ['body.email'], detail: 'email or username required' });
       if (!notifier.enabled) throw new AppError('mail.not_configured');
-      await perIp.consume(ctx.ip);
-      await resetPerAccount.consume(identifier.toLowerCase());
+      await perIp.enforce(ctx.ip);
+      await resetPerAccount.enforce(identifier.toLowerCase());
       // Why: a lookup, an audit write and a token insert took the known path ~8 ms longer on
       // PostgreSQL than the unknown one, telling who has an account; after the answer they cost nothing.
       notifier.afterResponse('password_reset', () => mailResetToken(ctx, identifier, email));
@@ -248,7 +248,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
      * ends every session. MFA is untouched, so the next sign-in still asks for the second factor.
      */
     async resetPassword(ctx: RequestContext, token: string, newPassword: string): Promise<void> {
-      await perIp.consume(ctx.ip);
+      await perIp.enforce(ctx.ip);
       const { row, user, hash } = await liveToken(ctx, token, 'password_reset');
       try {
         await users.validateNewPassword(user.organizationId, newPassword, user);
