@@ -13,6 +13,7 @@
  * BENCH_LOGOUT_POOL (sessions for the logout row), BENCH_VAULT_LOGINS (logins the upsert row stores, default 10000).
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -66,6 +67,9 @@ function serverArgs(): string[] {
   return FROM_SOURCE ? ['--import', 'tsx', 'src/cli/index.ts', 'serve'] : ['dist/cli/index.js', 'serve'];
 }
 
+/** One master key for every instance of a run (and the in-process session minting). */
+const BENCH_MASTER_KEY = randomBytes(32).toString('base64');
+
 function portcullisEnv(dataDir: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
     NODE_ENV: 'production',
@@ -73,6 +77,9 @@ function portcullisEnv(dataDir: string, port: number, extra: Record<string, stri
     PORTCULLIS_HOST: '127.0.0.1',
     PORTCULLIS_DATA_DIR: dataDir,
     PORTCULLIS_PUBLIC_URL: 'http://127.0.0.1',
+    // Production refuses an http public URL and a generated master key; the bench serves loopback only.
+    PORTCULLIS_ALLOW_INSECURE_PUBLIC_URL: 'true',
+    PORTCULLIS_MASTER_KEY: BENCH_MASTER_KEY,
     PORTCULLIS_LOGIN_RATE_PER_IP: '0',
     PORTCULLIS_ADMIN_USERNAME: ADMIN.username,
     PORTCULLIS_ADMIN_PASSWORD: ADMIN.password,

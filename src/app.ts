@@ -162,6 +162,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     events,
     log: log.child({ domain: 'mfa' }),
     publicUrl: config.publicUrl,
+    mfaOptions: config.mfa,
+    emailOptions: config.emailFlow,
   });
   const federation = createFederationDomain({ storage, config, keyring, users, audit });
   const loginSteps = { ...mfa.loginSteps, idp: federation.loginStep };

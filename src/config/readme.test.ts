@@ -1,12 +1,37 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './load.js';
-import { OPTION_DOCS } from './schema.js';
+import { ConfigError } from './config-error.js';
+import { loadConfig } from './load.js';
+import { configOptions, documentedDefault } from './schema.js';
+
+/** The rows of the README's configuration table: variable → [default, meaning]. */
+function readmeTable(): Map<string, [string, string]> {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.split('\n## Configuration\n')[1]?.split('\n## ')[0] ?? '';
+  const rows = new Map<string, [string, string]>();
+  for (const line of section.split('\n')) {
+    const cells = /^\| `([A-Z0-9_]+)` \| (.*) \| (.*) \|$/.exec(line);
+    if (cells) rows.set(cells[1] as string, [cells[2] as string, cells[3] as string]);
+  }
+  return rows;
+}
 
 describe('configuration', () => {
-  it('documents every option in the README', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    for (const o of OPTION_DOCS) expect(readme, o.env).toContain(`\`${o.env}\``);
+  it('documents every option of the schema in the README, with its default and description, and nothing else', () => {
+    const rows = readmeTable();
+    const options = configOptions();
+    for (const o of options) {
+      expect(rows.get(o.schema.env), o.schema.env).toEqual([documentedDefault(o), o.schema.description]);
+    }
+    expect([...rows.keys()].sort()).toEqual(options.map((o) => o.schema.env).sort());
+  });
+
+  it('gives every option a description and a default the schema accepts', () => {
+    for (const o of configOptions()) {
+      expect(o.schema.description, o.schema.env).toMatch(/\S/);
+      expect(o.schema.default !== undefined || o.schema.docDefault !== undefined, o.schema.env).toBe(true);
+    }
+    expect(() => loadConfig({})).not.toThrow();
   });
 
   it('refuses bad values with one line naming the variable', () => {

@@ -1,4 +1,5 @@
 export { createMasterKeyring, keyId, type MasterKeyring, open, seal } from './envelope.js';
+export { isPlaceholderKey } from './key-strength.js';
 export { type Argon2Params, createPasswordHasher, type PasswordHasher } from './password.js';
 export { constantTimeEqual, newId, randomToken, secretEquals, sha256Hex } from './random.js';
 export { SEAL_PURPOSES, type SealLabelIds, type SealPurpose, sealLabel } from './seal-label.js';

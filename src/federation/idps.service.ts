@@ -1,6 +1,7 @@
 import { calculatePKCECodeChallenge } from 'openid-client';
 import type { AuditService } from '../audit/index.js';
 import { authorize, can, inOrganization, type RequestContext } from '../auth/index.js';
+import type { Config } from '../config/index.js';
 import { constantTimeEqual, type MasterKeyring, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
 import { ownProps } from '../http/index.js';
@@ -30,9 +31,8 @@ export interface IdpsDeps {
   audit: AuditService;
   keyring: MasterKeyring;
   clients: ProviderClients;
-  config: { publicUrl: string; allowedReturnUrls: readonly string[]; idpAllowPrivateHosts: boolean };
-  /** Lifetime of a browser sign-in between `/authorize` and `/oauth/callback`. */
-  flowTtlSeconds?: number;
+  /** `idpFlowTtlSeconds` is the lifetime of a browser sign-in between `/authorize` and `/oauth/callback`. */
+  config: Pick<Config, 'publicUrl' | 'allowedReturnUrls' | 'idpAllowPrivateHosts' | 'idpFlowTtlSeconds'>;
 }
 
 interface SecretInput {
@@ -100,7 +100,7 @@ function storedConfig(type: IdpType, config: UpdateIdpInput['config'] & object):
 
 export function createIdpsService(deps: IdpsDeps) {
   const { repo, users, audit, keyring, clients, config } = deps;
-  const flowTtlSeconds = deps.flowTtlSeconds ?? 600;
+  const flowTtlSeconds = config.idpFlowTtlSeconds;
   const redirectUri = `${config.publicUrl}/oauth/callback`;
 
   const secretOf = (idp: IdentityProvider) => () => keyring.unwrap(idp.clientSecretSealed, secretAad(idp.id)).toString('utf8');

@@ -34,8 +34,10 @@ export interface MfaDomainDeps {
   events: EventBus;
   log: Logger;
   publicUrl: string;
-  mfaOptions?: Partial<MfaOptions>;
-  emailOptions?: Partial<EmailFlowOptions>;
+  /** `config.mfa`. */
+  mfaOptions: MfaOptions;
+  /** `config.emailFlow`; the links in the mails start with `publicUrl`. */
+  emailOptions: Omit<EmailFlowOptions, 'publicUrl'>;
 }
 
 /**
@@ -58,7 +60,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     throttle: deps.throttle,
     audit: deps.audit,
     notifier,
-    ...(deps.mfaOptions ? { options: deps.mfaOptions } : {}),
+    options: deps.mfaOptions,
   });
   const emailFlow = createEmailFlowService({
     repo: createEmailTokensRepo(deps.storage.executor),
@@ -66,7 +68,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     notifier,
     audit: deps.audit,
     state: deps.state,
-    options: { ...(deps.emailOptions ?? {}), publicUrl: deps.publicUrl },
+    options: { ...deps.emailOptions, publicUrl: deps.publicUrl },
   });
   // Why: a sign-in that passed the old password must not finish with its mfaTempToken once the
   // password changed; and the user hears about every password change.

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditListener, createAuditService } from '../audit/audit.service.js';
 import type { RequestContext } from '../auth/principal.js';
+import { loadConfig } from '../config/index.js';
 import { createMasterKeyring, createPasswordHasher, Secret, sha256Hex } from '../crypto/index.js';
 import { totpCode } from '../crypto/totp/totp.js';
 import { AppError } from '../errors/index.js';
@@ -109,6 +110,7 @@ beforeEach(async () => {
     throttle: createLoginThrottle(createMemoryState(), { perIpPerMinute: 0, freeFailures: 100, maxBackoffSeconds: 60 }),
     audit,
     notifier: createNotifier({ mailer: { enabled: false, send: async () => {}, close: () => {} }, audit, onError: () => {} }),
+    options: loadConfig({}).mfa,
   });
 });
 afterEach(async () => {

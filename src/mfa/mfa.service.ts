@@ -1,5 +1,6 @@
 import type { AuditService } from '../audit/index.js';
 import { authorize, type RequestContext, type Restriction, userTarget } from '../auth/index.js';
+import type { Config } from '../config/index.js';
 import { generateTotpSecret, type MasterKeyring, matchTotp, otpauthUri, qrCodeDataUrl, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
 import type { OrganizationsService, User, UsersService } from '../identity/index.js';
@@ -11,23 +12,8 @@ import { createMfaRepo, type MfaRepo } from './mfa.repo.js';
 import { activeAad, pendingAad } from './mfa.sealed.js';
 import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './recovery-codes.js';
 
-export interface MfaOptions {
-  /** Lifetime of an `mfaTempToken`. */
-  challengeTtlSeconds: number;
-  /** Wrong codes an `mfaTempToken` survives; at this count it dies. */
-  challengeMaxAttempts: number;
-  /** Lifetime of a temporary secret from `regenerateTempMfaSecret` until it is confirmed. */
-  pendingSecretTtlSeconds: number;
-  /** `issuer` of the otpauth URI (shown by authenticator apps). */
-  issuer: string;
-}
-
-export const DEFAULT_MFA_OPTIONS: MfaOptions = {
-  challengeTtlSeconds: 300,
-  challengeMaxAttempts: 5,
-  pendingSecretTtlSeconds: 600,
-  issuer: 'Portcullis',
-};
+/** Challenge lifetime and attempts, pending-secret lifetime and otpauth issuer: `PORTCULLIS_MFA_*` (config/schema.ts). */
+export type MfaOptions = Config['mfa'];
 
 export interface MfaDeps {
   db: Executor;
@@ -39,7 +25,7 @@ export interface MfaDeps {
   throttle: LoginThrottle;
   audit: AuditService;
   notifier: Notifier;
-  options?: Partial<MfaOptions>;
+  options: MfaOptions;
 }
 
 type Factor = 'totp' | 'recovery_code';
@@ -63,7 +49,7 @@ const mfaThrottleKey = (userId: string): string => `mfa:${userId}`;
  */
 export function createMfaService(deps: MfaDeps) {
   const { db, repo, keyring, users, organizations, throttle, audit, notifier } = deps;
-  const options: MfaOptions = { ...DEFAULT_MFA_OPTIONS, ...(deps.options ?? {}) };
+  const { options } = deps;
 
   const openSecret = (sealed: string, aad: string): string => keyring.unwrap(sealed, aad).toString('utf8');
 

@@ -1,6 +1,4 @@
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../errors/index.js';
-import type { SharedState } from '../state/index.js';
+import { createRateLimit, rateLimited, type SharedState } from '../state/index.js';
 
 export interface ThrottleOptions {
   /** Attempts per minute from one address; 0 turns the ceiling off. */
@@ -29,10 +27,7 @@ export const accountKey = (userId: string): string => `account:${userId}`;
  * Redis when configured, so every instance agrees.
  */
 export function createLoginThrottle(state: SharedState, options: ThrottleOptions, prefix = 'login') {
-  const make = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract =>
-    state.redis
-      ? new RateLimiterRedis({ storeClient: state.redis, keyPrefix, points, duration, useRedisPackage: false })
-      : new RateLimiterMemory({ keyPrefix, points, duration });
+  const make = (name: string, points: number, windowSeconds: number) => createRateLimit(state, { name, points, windowSeconds });
   const perIp = options.perIpPerMinute > 0 ? make(`${prefix}_ip`, options.perIpPerMinute, 60) : undefined;
   // Failure counter: forgotten a day after the last failure, or at once on success.
   const failures = make(`${prefix}_fail`, 1_000_000, 86_400);
@@ -40,14 +35,12 @@ export function createLoginThrottle(state: SharedState, options: ThrottleOptions
   const blocks = make(`${prefix}_block`, 1, 1);
 
   const keysOf = (keys: string | readonly string[]): string[] =>
-    [...new Set(typeof keys === 'string' ? [keys] : keys)].map((k) => k.trim().toLowerCase().slice(0, 400));
-  const limited = (ms: number): AppError =>
-    new AppError('rate.limited', { headers: { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) }, detail: 'throttled' });
+    [...new Set(typeof keys === 'string' ? [keys] : keys)].map((k) => k.trim().toLowerCase());
 
   /** Counts a failure under one key; answers the back-off it started (seconds), if any. */
   async function failOne(key: string): Promise<number | undefined> {
-    const res = await failures.penalty(key, 1);
-    const over = res.consumedPoints - options.freeFailures;
+    const { consumed } = await failures.penalty(key, 1);
+    const over = consumed - options.freeFailures;
     if (over <= 0) return undefined;
     const seconds = Math.min(2 ** (over - 1), options.maxBackoffSeconds);
     await blocks.block(key, seconds);
@@ -61,19 +54,15 @@ export function createLoginThrottle(state: SharedState, options: ThrottleOptions
      */
     async check(keys: string | readonly string[], ip?: string): Promise<void> {
       if (perIp && ip !== undefined) {
-        try {
-          await perIp.consume(ip);
-        } catch (res) {
-          if (res instanceof Error) throw res;
-          throw limited((res as RateLimiterRes).msBeforeNext);
-        }
+        const attempt = await perIp.consume(ip);
+        if (!attempt.allowed) throw rateLimited(attempt.resetMs, 'throttled');
       }
       const states = await Promise.all(keysOf(keys).map((key) => blocks.get(key)));
       let waitMs = 0;
       for (const blocked of states) {
-        if (blocked && blocked.consumedPoints > 1 && blocked.msBeforeNext > 0) waitMs = Math.max(waitMs, blocked.msBeforeNext);
+        if (blocked && !blocked.allowed && blocked.resetMs > 0) waitMs = Math.max(waitMs, blocked.resetMs);
       }
-      if (waitMs > 0) throw limited(waitMs);
+      if (waitMs > 0) throw rateLimited(waitMs, 'throttled');
     },
     /** Counts a failure under every key; answers the longest back-off started (seconds), if any. */
     async fail(keys: string | readonly string[]): Promise<number | undefined> {
@@ -85,7 +74,7 @@ export function createLoginThrottle(state: SharedState, options: ThrottleOptions
     },
     /** Forgets the failures and any back-off of every key. */
     async succeed(keys: string | readonly string[]): Promise<void> {
-      await Promise.all(keysOf(keys).flatMap((key) => [failures.delete(key), blocks.delete(key)]));
+      await Promise.all(keysOf(keys).flatMap((key) => [failures.reset(key), blocks.reset(key)]));
     },
   };
 }

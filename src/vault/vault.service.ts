@@ -1,10 +1,9 @@
 import type { Insertable } from 'kysely';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditService } from '../audit/index.js';
 import { authorize, inOrganization, type RequestContext } from '../auth/index.js';
 import { currentTotpCode, type MasterKeyring, newId, parseTotpSeed } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
-import type { SharedState } from '../state/index.js';
+import { createRateLimit, rateLimited, type SharedState } from '../state/index.js';
 import { type Db, UniqueViolation, type VaultLoginsTable } from '../storage/index.js';
 import { extractCode } from './inbox/extract.js';
 import { createDataKeys, type OrgCipher } from './vault.keys.js';
@@ -278,9 +277,7 @@ export function createVaultService(deps: VaultDeps) {
   const { db, keyring, audit, state } = deps;
   const repo = createVaultRepo(db);
   const keys = createDataKeys({ repo, keyring });
-  const revealLimiter = state.redis
-    ? new RateLimiterRedis({ storeClient: state.redis, keyPrefix: 'vault-reveal', points: deps.revealPerMinute, duration: 60 })
-    : new RateLimiterMemory({ keyPrefix: 'vault-reveal', points: deps.revealPerMinute, duration: 60 });
+  const revealLimit = createRateLimit(state, { name: 'vault_reveal', points: deps.revealPerMinute, windowSeconds: 60 });
 
   async function loginOf(ctx: RequestContext, id: string, action: 'vault.read' | 'vault.write' | 'vault.reveal'): Promise<LoginRow> {
     const row = await repo.findById(organizationOf(ctx, action), id);
@@ -415,10 +412,8 @@ export function createVaultService(deps: VaultDeps) {
     async reveal(ctx: RequestContext, id: string): Promise<{ password: string | null; proxyPassword: string | null }> {
       const login = await loginOf(ctx, id, 'vault.reveal');
       const p = ctx.principal!;
-      try {
-        await revealLimiter.consume(p.kind === 'api_key' ? `key:${p.apiKeyId}` : `user:${p.userId}`);
-      } catch (err) {
-        if (!(err instanceof RateLimiterRes)) throw err;
+      const allowance = await revealLimit.consume(p.kind === 'api_key' ? `key:${p.apiKeyId}` : `user:${p.userId}`);
+      if (!allowance.allowed) {
         await audit.record(ctx, {
           action: 'login.revealed',
           outcome: 'failure',
@@ -427,7 +422,7 @@ export function createVaultService(deps: VaultDeps) {
           targetId: id,
           data: { reason: 'rate limited' },
         });
-        throw new AppError('rate.limited', { headers: { 'retry-after': String(Math.max(1, Math.ceil(err.msBeforeNext / 1000))) } });
+        throw rateLimited(allowance.resetMs);
       }
       const cipher = await keys.forOrganization(login.organizationId);
       const password = login.passwordSealed ? cipher.open(login.id, F.password, login.passwordSealed).unwrap() : null;

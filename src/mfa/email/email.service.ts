@@ -1,36 +1,17 @@
 import type { AuditService } from '../../audit/index.js';
 import { authorize, type RequestContext, userTarget } from '../../auth/index.js';
+import type { Config } from '../../config/index.js';
 import { randomToken, sha256Hex } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
 import type { User, UsersService } from '../../identity/index.js';
-import type { SharedState } from '../../state/index.js';
+import { createRateLimit, type SharedState } from '../../state/index.js';
 import type { EmailTokenPurpose, EmailTokensRepo } from './email.repo.js';
 import type { Notifier } from './notify.js';
-import { createRateLimit } from './rate-limit.js';
 
-export interface EmailFlowOptions {
-  /** Lifetime of a password reset token. */
-  resetTokenTtlSeconds: number;
-  /** Lifetime of an email verification code. */
-  verifyTokenTtlSeconds: number;
-  /** Reset requests per submitted identifier per window (known or not, so a 429 says nothing about existence). */
-  resetRequestsPerAccount: number;
-  /** Reset requests, reset attempts and verification attempts per address per window. */
-  requestsPerIp: number;
-  /** Verification mails per user per window. */
-  verifyMailsPerUser: number;
-  windowSeconds: number;
+/** Token lifetimes and request limits (`PORTCULLIS_PASSWORD_RESET_*`, `…_EMAIL_VERIFY_*`, `…_MAIL_FLOW_*`), and the base of the links in the mails. */
+export type EmailFlowOptions = Config['emailFlow'] & {
   /** Base of the links in the mails. */
   publicUrl: string;
-}
-
-export const DEFAULT_EMAIL_FLOW_OPTIONS: Omit<EmailFlowOptions, 'publicUrl'> = {
-  resetTokenTtlSeconds: 1800,
-  verifyTokenTtlSeconds: 86_400,
-  resetRequestsPerAccount: 5,
-  requestsPerIp: 60,
-  verifyMailsPerUser: 5,
-  windowSeconds: 900,
 };
 
 export interface EmailFlowDeps {
@@ -39,7 +20,7 @@ export interface EmailFlowDeps {
   notifier: Notifier;
   audit: AuditService;
   state: SharedState;
-  options: Partial<EmailFlowOptions> & { publicUrl: string };
+  options: EmailFlowOptions;
 }
 
 export type PasswordSetKind = 'changed' | 'admin_set' | 'reset';
@@ -50,10 +31,11 @@ export type PasswordSetKind = 'changed' | 'admin_set' | 'reset';
  */
 export function createEmailFlowService(deps: EmailFlowDeps) {
   const { repo, users, notifier, audit } = deps;
-  const o: EmailFlowOptions = { ...DEFAULT_EMAIL_FLOW_OPTIONS, ...deps.options };
-  const perIp = createRateLimit(deps.state, 'mailflow_ip', o.requestsPerIp, o.windowSeconds);
-  const resetPerAccount = createRateLimit(deps.state, 'pwreset_account', o.resetRequestsPerAccount, o.windowSeconds);
-  const verifyPerUser = createRateLimit(deps.state, 'verify_user', o.verifyMailsPerUser, o.windowSeconds);
+  const o = deps.options;
+  const limit = (name: string, points: number) => createRateLimit(deps.state, { name, points, windowSeconds: o.windowSeconds });
+  const perIp = limit('mailflow_ip', o.requestsPerIp);
+  const resetPerAccount = limit('pwreset_account', o.resetRequestsPerAccount);
+  const verifyPerUser = limit('verify_user', o.verifyMailsPerUser);
 
   async function issueToken(ctx: RequestContext, user: User, purpose: EmailTokenPurpose, email: string, ttlSeconds: number) {
     const token = randomToken(purpose === 'password_reset' ? 32 : 24);
@@ -161,7 +143,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       if (!user.email) throw new AppError('request.invalid', { details: ['user.email'], detail: 'no email address' });
       if (user.emailVerified) return { sent: false };
       if (!notifier.enabled) throw new AppError('mail.not_configured');
-      await verifyPerUser.consume(user.id);
+      await verifyPerUser.enforce(user.id);
       const code = await issueToken(ctx, user, 'email_verify', user.email, o.verifyTokenTtlSeconds);
       const hours = Math.round(o.verifyTokenTtlSeconds / 3600);
       try {
@@ -184,7 +166,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
      * — for a code mailed by an email change — makes the new address the user's, verified.
      */
     async verifyEmail(ctx: RequestContext, code: string): Promise<void> {
-      await perIp.consume(ctx.ip);
+      await perIp.enforce(ctx.ip);
       const presented = code.trim();
       const purpose: EmailTokenPurpose = (await repo.findByHash(sha256Hex(presented), 'email_change')) ? 'email_change' : 'email_verify';
       const { row, user, hash } = await liveToken(ctx, presented, purpose);
@@ -201,7 +183,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
      */
     async requestEmailChange(ctx: RequestContext, user: User, newEmail: string): Promise<void> {
       if (!notifier.enabled) throw new AppError('mail.not_configured', { details: ['body.user.email'] });
-      await verifyPerUser.consume(user.id);
+      await verifyPerUser.enforce(user.id);
       const code = await issueToken(ctx, user, 'email_change', newEmail, o.verifyTokenTtlSeconds);
       const hours = Math.round(o.verifyTokenTtlSeconds / 3600);
       try {
@@ -251,8 +233,8 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       const identifier = email || username;
       if (!identifier) throw new AppError('request.invalid', { details: ['body.email'], detail: 'email or username required' });
       if (!notifier.enabled) throw new AppError('mail.not_configured');
-      await perIp.consume(ctx.ip);
-      await resetPerAccount.consume(identifier.toLowerCase());
+      await perIp.enforce(ctx.ip);
+      await resetPerAccount.enforce(identifier.toLowerCase());
       // Why: a lookup, an audit write and a token insert took the known path ~8 ms longer on
       // PostgreSQL than the unknown one, telling who has an account; after the answer they cost nothing.
       notifier.afterResponse('password_reset', () => mailResetToken(ctx, identifier, email));
@@ -263,7 +245,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
      * ends every session. MFA is untouched, so the next sign-in still asks for the second factor.
      */
     async resetPassword(ctx: RequestContext, token: string, newPassword: string): Promise<void> {
-      await perIp.consume(ctx.ip);
+      await perIp.enforce(ctx.ip);
       const { row, user, hash } = await liveToken(ctx, token, 'password_reset');
       try {
         await users.validateNewPassword(user.organizationId, newPassword, user);
