@@ -1,7 +1,6 @@
 import { authorize, inOrganization, type RequestContext } from '../auth/index.js';
-import type { Executor } from '../storage/index.js';
 import type { AuditAction } from './actions.js';
-import { type AuditEvent, type AuditRepo, createAuditRepo } from './audit.repo.js';
+import type { AuditEvent, AuditRepo } from './audit.repo.js';
 import { maskAuditData } from './mask.js';
 
 export interface AuditRecord {
@@ -18,8 +17,8 @@ export interface AuditRecord {
 }
 
 export interface AuditService {
-  /** Writes one event. With `tx`, the event commits or rolls back with the change it describes. */
-  record(ctx: RequestContext | undefined, record: AuditRecord, tx?: Executor): Promise<void>;
+  /** Writes one event; inside `storage.transaction` it commits or rolls back with the change it describes. */
+  record(ctx: RequestContext | undefined, record: AuditRecord): Promise<void>;
   /** Every event, unchecked: for tests and operators' tools, never for routes. */
   list: AuditRepo['list'];
   /** The caller's organization's events, when the policy allows `audit.read`. */
@@ -28,10 +27,10 @@ export interface AuditService {
 
 export type AuditListener = (event: Omit<AuditEvent, 'id'>) => void;
 
-export function createAuditService(deps: { db: Executor; onEvent?: AuditListener }): AuditService {
-  const repo = createAuditRepo(deps.db);
+export function createAuditService(deps: { repo: AuditRepo; onEvent?: AuditListener }): AuditService {
+  const { repo } = deps;
   return {
-    async record(ctx, r, tx) {
+    async record(ctx, r) {
       const principal = ctx?.principal;
       const actor =
         r.actor ??
@@ -56,7 +55,7 @@ export function createAuditService(deps: { db: Executor; onEvent?: AuditListener
         }) as Record<string, unknown>,
         createdAt: (ctx?.now ?? new Date()).toISOString(),
       };
-      await (tx ? createAuditRepo(tx) : repo).insert(event);
+      await repo.insert(event);
       deps.onEvent?.(event);
     },
     list: repo.list,

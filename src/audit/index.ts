@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { EventBus } from '../events/index.js';
 import type { Storage } from '../storage/index.js';
 import { usersNamedBy } from './actions.js';
+import { createAuditRepo } from './audit.repo.js';
 import { auditRoutes } from './audit.routes.js';
 import { createAuditService } from './audit.service.js';
 
@@ -13,7 +14,7 @@ export * from './audit.service.js';
 export function createAuditDomain(deps: { storage: Pick<Storage, 'executor'>; events: EventBus }) {
   // Every audited change that names a user drops that user's cached account view, on every instance.
   const audit = createAuditService({
-    db: deps.storage.executor,
+    repo: createAuditRepo(deps.storage.executor),
     onEvent: (event) => {
       const ids = usersNamedBy(event);
       if (ids.length) void deps.events.broadcast('account.changed', ids);

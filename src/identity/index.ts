@@ -12,6 +12,7 @@ import { identityRoutes } from './identity.routes.js';
 import { createOrganizationsRepo } from './organizations/organizations.repo.js';
 import { createOrganizationsService } from './organizations/organizations.service.js';
 import { preloadPasswordBlocklist } from './password-policy.js';
+import { createSettingsRepo } from './users/settings.repo.js';
 import { createUsersRepo } from './users/users.repo.js';
 import { createUsersService } from './users/users.service.js';
 
@@ -54,9 +55,9 @@ export function createIdentityDomain(deps: IdentityDomainDeps) {
   preloadPasswordBlocklist();
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit: deps.audit });
   const users = createUsersService({
-    db,
     transaction: deps.storage.transaction,
     repo: createUsersRepo(db),
+    settings: createSettingsRepo(db),
     organizations,
     hasher: deps.hasher,
     audit: deps.audit,

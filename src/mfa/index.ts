@@ -22,7 +22,7 @@ export { mfaSealedColumns } from './mfa.sealed.js';
 export type { MfaService } from './mfa.service.js';
 
 export interface MfaDomainDeps {
-  storage: Pick<Storage, 'executor'>;
+  storage: Pick<Storage, 'executor' | 'transaction'>;
   keyring: MasterKeyring;
   users: UsersService;
   organizations: OrganizationsService;
@@ -52,7 +52,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
   const notifier = createNotifier({ mailer: deps.mailer, audit: deps.audit, onError: onMailError });
   const repo = createMfaRepo(deps.storage.executor);
   const mfa = createMfaService({
-    db: deps.storage.executor,
+    transaction: deps.storage.transaction,
     repo,
     keyring: deps.keyring,
     users: deps.users,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditRepo } from '../audit/audit.repo.js';
 import { type AuditListener, createAuditService } from '../audit/audit.service.js';
 import type { RequestContext } from '../auth/principal.js';
 import { loadConfig } from '../config/index.js';
@@ -10,6 +11,7 @@ import { createEventBus } from '../events/index.js';
 import { DEFAULT_POLICY } from '../identity/organizations/organization-policy.js';
 import { createOrganizationsRepo } from '../identity/organizations/organizations.repo.js';
 import { createOrganizationsService } from '../identity/organizations/organizations.service.js';
+import { createSettingsRepo } from '../identity/users/settings.repo.js';
 import { createUsersRepo, type User } from '../identity/users/users.repo.js';
 import { createUsersService } from '../identity/users/users.service.js';
 import { silentLogger } from '../log/index.js';
@@ -73,13 +75,13 @@ beforeEach(async () => {
   const db = storage.executor;
   events = [];
   const onEvent: AuditListener = (e) => events.push({ action: e.action, data: e.data });
-  const audit = createAuditService({ db, onEvent });
+  const audit = createAuditService({ repo: createAuditRepo(db), onEvent });
   const organizations = createOrganizationsService({ repo: createOrganizationsRepo(db), audit });
   const hasher = createPasswordHasher({ memoryKiB: 64, timeCost: 1, parallelism: 1, concurrency: 2 });
   const users = createUsersService({
-    db,
     transaction: storage.transaction,
     repo: createUsersRepo(db),
+    settings: createSettingsRepo(db),
     organizations,
     hasher,
     audit,
@@ -102,7 +104,7 @@ beforeEach(async () => {
   user = (await users.provision(undefined, { userName: 'ann', email: 'ann@example.test', organizationId: org.id }, 'identity_provider'))
     .user;
   mfa = createMfaService({
-    db,
+    transaction: storage.transaction,
     repo: createMfaRepo(db),
     keyring: createMasterKeyring(new Secret(randomBytes(32))),
     users,

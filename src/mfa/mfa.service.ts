@@ -6,9 +6,8 @@ import { AppError, assertThat } from '../errors/index.js';
 import type { OrganizationsService, User, UsersService } from '../identity/index.js';
 import type { LoginInput, ProfileUpdateBody } from '../sessions/index.js';
 import { identifierKey, type LoginThrottle } from '../sessions/index.js';
-import type { Executor } from '../storage/index.js';
 import type { Notifier } from './email/notify.js';
-import { createMfaRepo, type MfaRepo } from './mfa.repo.js';
+import type { MfaRepo } from './mfa.repo.js';
 import { activeAad, pendingAad } from './mfa.sealed.js';
 import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './recovery-codes.js';
 
@@ -16,7 +15,8 @@ import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './re
 export type MfaOptions = Config['mfa'];
 
 export interface MfaDeps {
-  db: Executor;
+  /** `storage.transaction`: the repos below join it. */
+  transaction: <T>(fn: () => Promise<T>) => Promise<T>;
   repo: MfaRepo;
   keyring: MasterKeyring;
   users: UsersService;
@@ -48,7 +48,7 @@ const mfaThrottleKey = (userId: string): string => `mfa:${userId}`;
  * `POST /v1/auth/login`. Plugs into the sessions domain through `loginSeams` and `accountSeams`.
  */
 export function createMfaService(deps: MfaDeps) {
-  const { db, repo, keyring, users, organizations, throttle, audit, notifier } = deps;
+  const { transaction, repo, keyring, users, organizations, throttle, audit, notifier } = deps;
   const { options } = deps;
 
   const openSecret = (sealed: string, aad: string): string => keyring.unwrap(sealed, aad).toString('utf8');
@@ -153,23 +153,18 @@ export function createMfaService(deps: MfaDeps) {
     const hashes = JSON.parse(mfa.pendingRecoveryHashes ?? '[]') as string[];
     const now = ctx.now.toISOString();
     const reEnrolled = user.mfaEnabled;
-    await db.transaction().execute(async (tx) => {
-      const txRepo = createMfaRepo(tx);
-      const ok = await txRepo.activatePending(user.id, pending, keyring.wrap(secret, activeAad(user.id)), step, now);
+    await transaction(async () => {
+      const ok = await repo.activatePending(user.id, pending, keyring.wrap(secret, activeAad(user.id)), step, now);
       if (!ok) throw new AppError('mfa.no_pending_enrollment', { detail: 'pending enrolment changed concurrently' });
-      await txRepo.replaceRecoveryCodes(user.id, hashes, now);
-      await users.setMfaEnabled(ctx, user, true, tx);
-      await audit.record(
-        ctx,
-        {
-          action: 'mfa.enrolled',
-          organizationId: user.organizationId,
-          targetType: 'user',
-          targetId: user.id,
-          data: { factor: 'totp', reEnrolled, recoveryCodes: hashes.length },
-        },
-        tx,
-      );
+      await repo.replaceRecoveryCodes(user.id, hashes, now);
+      await users.setMfaEnabled(ctx, user, true);
+      await audit.record(ctx, {
+        action: 'mfa.enrolled',
+        organizationId: user.organizationId,
+        targetType: 'user',
+        targetId: user.id,
+        data: { factor: 'totp', reEnrolled, recoveryCodes: hashes.length },
+      });
     });
     await throttle.succeed(mfaThrottleKey(user.id));
     return { recoveryCodesRemaining: hashes.length };
@@ -177,14 +172,16 @@ export function createMfaService(deps: MfaDeps) {
 
   async function disable(ctx: RequestContext, user: User, factor: Factor): Promise<void> {
     const now = ctx.now.toISOString();
-    await db.transaction().execute(async (tx) => {
-      await createMfaRepo(tx).deleteAllForUser(user.id);
-      await users.setMfaEnabled(ctx, user, false, tx);
-      await audit.record(
-        ctx,
-        { action: 'mfa.disabled', organizationId: user.organizationId, targetType: 'user', targetId: user.id, data: { factor } },
-        tx,
-      );
+    await transaction(async () => {
+      await repo.deleteAllForUser(user.id);
+      await users.setMfaEnabled(ctx, user, false);
+      await audit.record(ctx, {
+        action: 'mfa.disabled',
+        organizationId: user.organizationId,
+        targetType: 'user',
+        targetId: user.id,
+        data: { factor },
+      });
     });
     notifier.sendInBackground(ctx, user, 'mfa_disabled', {
       subject: 'Two-step verification was turned off',
@@ -198,13 +195,14 @@ export function createMfaService(deps: MfaDeps) {
     await verifyFactor(ctx, user, { otpCode }, { allowRecovery: false });
     const codes = generateRecoveryCodes();
     const now = ctx.now.toISOString();
-    await db.transaction().execute(async (tx) => {
-      await createMfaRepo(tx).replaceRecoveryCodes(user.id, codes.map(hashRecoveryCode), now);
-      await audit.record(
-        ctx,
-        { action: 'mfa.recovery_codes_regenerated', organizationId: user.organizationId, targetType: 'user', targetId: user.id },
-        tx,
-      );
+    await transaction(async () => {
+      await repo.replaceRecoveryCodes(user.id, codes.map(hashRecoveryCode), now);
+      await audit.record(ctx, {
+        action: 'mfa.recovery_codes_regenerated',
+        organizationId: user.organizationId,
+        targetType: 'user',
+        targetId: user.id,
+      });
     });
     return { tempRecoveryCodes: codes, recoveryCodesRemaining: codes.length };
   }

@@ -6,6 +6,7 @@ import type { Logger } from '../log/index.js';
 import type { SharedState } from '../state/index.js';
 import type { Storage } from '../storage/index.js';
 import type { VaultInbox } from './inbox/inbox.server.js';
+import { createVaultRepo } from './vault.repo.js';
 import { vaultRoutes } from './vault.routes.js';
 import { createVaultService } from './vault.service.js';
 
@@ -14,7 +15,7 @@ export { vaultSealedColumns } from './vault.sealed.js';
 export { createVaultService, presentLogin, type VaultService } from './vault.service.js';
 
 export interface VaultDomainDeps {
-  storage: Pick<Storage, 'db'>;
+  storage: Pick<Storage, 'executor' | 'transaction'>;
   config: Config;
   keyring: MasterKeyring;
   audit: AuditService;
@@ -31,7 +32,8 @@ export interface VaultDomainDeps {
 export async function createVaultDomain(deps: VaultDomainDeps) {
   const { config } = deps;
   const vault = createVaultService({
-    db: deps.storage.db,
+    repo: createVaultRepo(deps.storage.executor),
+    transaction: deps.storage.transaction,
     keyring: deps.keyring,
     audit: deps.audit,
     state: deps.state,

@@ -4,22 +4,17 @@ import { authorize, inOrganization, type RequestContext } from '../auth/index.js
 import { currentTotpCode, type MasterKeyring, newId, parseTotpSeed } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 import { createRateLimit, rateLimited, type SharedState } from '../state/index.js';
-import { type Db, UniqueViolation, type VaultLoginsTable } from '../storage/index.js';
+import { UniqueViolation, type VaultLoginsTable } from '../storage/index.js';
 import { extractCode } from './inbox/extract.js';
 import { createDataKeys, type OrgCipher } from './vault.keys.js';
-import {
-  createVaultRepo,
-  type LoginFilter,
-  type LoginPatch,
-  type LoginRow,
-  type LoginSummary,
-  summarize,
-  type VaultRepo,
-} from './vault.repo.js';
+import { type LoginFilter, type LoginPatch, type LoginRow, type LoginSummary, summarize, type VaultRepo } from './vault.repo.js';
 import type { LoginView, StorageState, UpsertLoginInput } from './vault.schemas.js';
 
 export interface VaultDeps {
-  db: Db;
+  /** Built on `storage.executor`: it joins `transaction`. */
+  repo: VaultRepo;
+  /** `storage.transaction`. */
+  transaction: <T>(fn: () => Promise<T>) => Promise<T>;
   keyring: MasterKeyring;
   audit: AuditService;
   state: SharedState;
@@ -274,8 +269,7 @@ async function moveInboxClaim(r: VaultRepo, organizationId: string, from: string
 }
 
 export function createVaultService(deps: VaultDeps) {
-  const { db, keyring, audit, state } = deps;
-  const repo = createVaultRepo(db);
+  const { repo, transaction, keyring, audit, state } = deps;
   const keys = createDataKeys({ repo, keyring });
   const revealLimit = createRateLimit(state, { name: 'vault_reveal', points: deps.revealPerMinute, windowSeconds: 60 });
 
@@ -290,8 +284,8 @@ export function createVaultService(deps: VaultDeps) {
     const cipher = await keys.forOrganization(organizationId);
     const lc = input.loginConfiguration;
     const ids = { username: lc.username ?? null, emailKey: lc.email?.trim().toLowerCase() ?? null, phone: lc.phone ?? null };
-    return db.transaction().execute(async (tx) => {
-      const r = createVaultRepo(tx);
+    return transaction(async () => {
+      const r = repo;
       const matches = await r.findByIdentifiers(organizationId, ids);
       if (matches.length > 1) {
         throw new AppError('vault.ambiguous_login', {
@@ -316,17 +310,13 @@ export function createVaultService(deps: VaultDeps) {
       }
       await moveInboxClaim(r, organizationId, previousKey, row.twoFactorEmailKey, now);
       if (!before || changed.length > 0) {
-        await audit.record(
-          ctx,
-          {
-            action: before ? 'login.updated' : 'login.created',
-            organizationId,
-            targetType: 'login',
-            targetId: row.id,
-            data: { changedFields: changed },
-          },
-          tx,
-        );
+        await audit.record(ctx, {
+          action: before ? 'login.updated' : 'login.created',
+          organizationId,
+          targetType: 'login',
+          targetId: row.id,
+          data: { changedFields: changed },
+        });
       }
       return presentLogin(summarize(row));
     });
@@ -387,12 +377,12 @@ export function createVaultService(deps: VaultDeps) {
     /** Deletes a login, its captured codes, and the organization's claim on its 2FA address when no other login uses it. */
     async remove(ctx: RequestContext, id: string): Promise<void> {
       const organizationId = organizationOf(ctx, 'vault.write');
-      await db.transaction().execute(async (tx) => {
-        const r = createVaultRepo(tx);
+      await transaction(async () => {
+        const r = repo;
         const deleted = await r.deleteById(organizationId, id);
         if (!deleted) throw new AppError('resource.not_found', { detail: 'no such login in the organization' });
         if (deleted.twoFactorEmailKey !== null) await r.releaseInboxClaim(deleted.twoFactorEmailKey, organizationId);
-        await audit.record(ctx, { action: 'login.deleted', organizationId, targetType: 'login', targetId: id }, tx);
+        await audit.record(ctx, { action: 'login.deleted', organizationId, targetType: 'login', targetId: id });
       });
     },
 

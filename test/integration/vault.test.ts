@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { createMasterKeyring, createSealedRegistry, keyId, Secret } from '../../src/crypto/index.js';
 import { createVaultService, vaultSealedColumns } from '../../src/vault/index.js';
+import { createVaultRepo } from '../../src/vault/vault.repo.js';
 import { buildTestApp, PG_URL, type TestApp, unique } from '../helpers/test-app.js';
 
 let t: TestApp;
@@ -449,7 +450,14 @@ describe('encryption at rest', () => {
     const s = secrets();
     const login = (await kaizen('/logins/upsert', seedBody(unique('rot'), s))).body;
     const { storage, audit, state } = t.app.services;
-    const deps = { db: storage.db, audit, state, emailCodeTtlSeconds: 600, revealPerMinute: 100 };
+    const deps = {
+      repo: createVaultRepo(storage.executor),
+      transaction: storage.transaction,
+      audit,
+      state,
+      emailCodeTtlSeconds: 600,
+      revealPerMinute: 100,
+    };
     const newKey = randomBytes(32);
     // `keys rotate-master`: the new key is current, the old one previous.
     const during = createMasterKeyring(new Secret(newKey), new Secret(masterKey));

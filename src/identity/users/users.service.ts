@@ -4,19 +4,11 @@ import { newId, type PasswordHasher, randomToken } from '../../crypto/index.js';
 import { AppError, assertThat } from '../../errors/index.js';
 import type { EventBus, RevocationReason } from '../../events/index.js';
 import { ownProps } from '../../http/index.js';
-import { type Executor, UniqueViolation } from '../../storage/index.js';
+import { UniqueViolation } from '../../storage/index.js';
 import type { OrganizationsService } from '../organizations/organizations.service.js';
 import { checkPassword, normalizePassword } from '../password-policy.js';
-import { createSettingsRepo, type UserSetting } from './settings.repo.js';
-import {
-  createUsersRepo,
-  type User,
-  type UserPatch,
-  type UserState,
-  type UsersRepo,
-  type UserType,
-  type WorkloadIdentityConfig,
-} from './users.repo.js';
+import type { SettingsRepo, UserSetting } from './settings.repo.js';
+import type { User, UserPatch, UserState, UsersRepo, UserType, WorkloadIdentityConfig } from './users.repo.js';
 
 export interface CreateUserInput {
   userName: string;
@@ -88,10 +80,10 @@ function pickUpdatable(input: UpdateUserInput): UserPatch {
 }
 
 export interface UsersDeps {
-  /** What the settings repo is built on: `storage.executor`, so that it joins `transaction`. */
-  db: Executor;
   /** Built on `storage.executor`, so that it joins `transaction`. */
   repo: UsersRepo;
+  /** Seed 001's per-user settings (the same executor). */
+  settings: SettingsRepo;
   /**
    * Runs `fn` in one transaction that every repo built on the executor joins; inside a caller's
    * transaction (a SCIM request) it joins that one (`storage.transaction`).
@@ -165,7 +157,7 @@ export interface UsersLookup {
  */
 export function createUsersService(deps: UsersDeps) {
   const { repo, organizations, hasher, audit } = deps;
-  const settings = createSettingsRepo(deps.db);
+  const { settings } = deps;
   const lookup: UsersLookup = {
     findById: repo.findById,
     findByUserName: repo.findByUserName,
@@ -508,10 +500,10 @@ export function createUsersService(deps: UsersDeps) {
       });
     },
 
-    /** MFA turned on or off for the signed-in user, inside the MFA domain's transaction. */
-    async setMfaEnabled(ctx: RequestContext, user: User, enabled: boolean, tx: Executor): Promise<void> {
+    /** MFA turned on or off for the signed-in user (inside the MFA domain's transaction, which the repo joins). */
+    async setMfaEnabled(ctx: RequestContext, user: User, enabled: boolean): Promise<void> {
       authorize(ctx.principal, 'self.manage_mfa', userTarget(user));
-      await createUsersRepo(tx).updateById(user.id, { mfaEnabled: enabled, updatedAt: ctx.now.toISOString() });
+      await repo.updateById(user.id, { mfaEnabled: enabled, updatedAt: ctx.now.toISOString() });
     },
 
     /** A successful sign-in (password, MFA step, identity provider, workload token). */
