@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ctx, decodeCursor, encodeCursor, errors, Nullable, PageQuery } from '../http/index.js';
+import { ctx, errors, keysetPage, Nullable, PageQuery } from '../http/index.js';
 import type { AuditService } from './audit.service.js';
 
 /** What the audit routes use. */
@@ -43,18 +43,19 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ services: AuditRoutesDeps 
     },
     async (req) => {
       const { pageSize = 50, pageToken, actor, action, since, until } = req.query;
-      const cursor = decodeCursor(pageToken);
-      const events = await services.audit.query(ctx(req), {
-        ...(actor ? { actorId: actor } : {}),
-        ...(action ? { action } : {}),
-        ...(since ? { since: new Date(since).toISOString() } : {}),
-        ...(until ? { until: new Date(until).toISOString() } : {}),
-        ...(cursor ? { beforeId: Number(cursor[0]) } : {}),
-        limit: pageSize + 1,
-      });
-      const page = events.slice(0, pageSize);
-      const last = page[page.length - 1];
-      return { events: page, nextPageToken: events.length > pageSize && last ? encodeCursor([last.id]) : '' };
+      // Newest first: the cursor is the last event's id, and the next page is what lies below it.
+      const newestFirst = { cursorOf: (e: { id: number }) => [e.id], decode: (parts: (string | number)[]) => Number(parts[0]) };
+      const { rows, nextPageToken } = await keysetPage({ pageSize, pageToken }, newestFirst, (beforeId, limit) =>
+        services.audit.query(ctx(req), {
+          ...(actor ? { actorId: actor } : {}),
+          ...(action ? { action } : {}),
+          ...(since ? { since: new Date(since).toISOString() } : {}),
+          ...(until ? { until: new Date(until).toISOString() } : {}),
+          ...(beforeId !== undefined ? { beforeId } : {}),
+          limit,
+        }),
+      );
+      return { events: rows, nextPageToken };
     },
   );
 };

@@ -21,6 +21,12 @@ export interface AuditService {
   record(ctx: RequestContext | undefined, record: AuditRecord): Promise<void>;
   /** Every event, unchecked: for tests and operators' tools, never for routes. */
   list: AuditRepo['list'];
+  /** An event about a user: its organization and the user as the target (`undefined`: an unknown account). */
+  recordFor(
+    ctx: RequestContext | undefined,
+    user: { id: string; organizationId: string } | undefined,
+    record: Omit<AuditRecord, 'organizationId' | 'targetType' | 'targetId'>,
+  ): Promise<void>;
   /** The caller's organization's events, when the policy allows `audit.read`. */
   query(ctx: RequestContext, filter: Omit<Parameters<AuditRepo['list']>[0], 'organizationId'>): ReturnType<AuditRepo['list']>;
 }
@@ -29,35 +35,38 @@ export type AuditListener = (event: Omit<AuditEvent, 'id'>) => void;
 
 export function createAuditService(deps: { repo: AuditRepo; onEvent?: AuditListener }): AuditService {
   const { repo } = deps;
+  const record: AuditService['record'] = async (ctx, r) => {
+    const principal = ctx?.principal;
+    const actor =
+      r.actor ??
+      (principal
+        ? principal.kind === 'api_key'
+          ? { type: 'api_key', id: String(principal.apiKeyId) }
+          : { type: 'user', id: principal.userId }
+        : { type: 'anonymous', id: null });
+    const event = {
+      organizationId: r.organizationId,
+      actorType: actor.type,
+      actorId: actor.id,
+      action: r.action,
+      targetType: r.targetType ?? null,
+      targetId: r.targetId ?? null,
+      outcome: r.outcome ?? 'success',
+      ip: ctx?.ip ?? null,
+      requestId: ctx?.requestId ?? null,
+      data: maskAuditData({
+        ...(principal?.kind === 'api_key' ? { onBehalfOf: principal.userId } : {}),
+        ...(r.data ?? {}),
+      }) as Record<string, unknown>,
+      createdAt: (ctx?.now ?? new Date()).toISOString(),
+    };
+    await repo.insert(event);
+    deps.onEvent?.(event);
+  };
   return {
-    async record(ctx, r) {
-      const principal = ctx?.principal;
-      const actor =
-        r.actor ??
-        (principal
-          ? principal.kind === 'api_key'
-            ? { type: 'api_key', id: String(principal.apiKeyId) }
-            : { type: 'user', id: principal.userId }
-          : { type: 'anonymous', id: null });
-      const event = {
-        organizationId: r.organizationId,
-        actorType: actor.type,
-        actorId: actor.id,
-        action: r.action,
-        targetType: r.targetType ?? null,
-        targetId: r.targetId ?? null,
-        outcome: r.outcome ?? 'success',
-        ip: ctx?.ip ?? null,
-        requestId: ctx?.requestId ?? null,
-        data: maskAuditData({
-          ...(principal?.kind === 'api_key' ? { onBehalfOf: principal.userId } : {}),
-          ...(r.data ?? {}),
-        }) as Record<string, unknown>,
-        createdAt: (ctx?.now ?? new Date()).toISOString(),
-      };
-      await repo.insert(event);
-      deps.onEvent?.(event);
-    },
+    record,
+    recordFor: (ctx, user, r) =>
+      record(ctx, { ...r, organizationId: user?.organizationId ?? null, targetType: 'user', targetId: user?.id ?? null }),
     list: repo.list,
     query(ctx, filter) {
       const p = authorize(ctx.principal, 'audit.read', inOrganization(ctx.principal?.organizationId ?? ''));

@@ -43,3 +43,32 @@ export function decodeCursor(token: string | undefined): (string | number)[] | u
   }
   throw new AppError('request.invalid', { details: ['pageToken'], detail: 'undecodable page token' });
 }
+
+/** How a list's rows are ordered for keyset paging: the cursor a row leaves, and what a cursor means to the reader. */
+export interface KeysetOrder<T, A> {
+  cursorOf(row: T): (string | number)[];
+  decode(parts: (string | number)[]): A;
+}
+
+/** Rows ordered by (createdAt, id): users, vault logins. */
+export const byCreation = <T extends { createdAt: string; id: string }>(): KeysetOrder<T, { createdAt: string; id: string }> => ({
+  cursorOf: (row) => [row.createdAt, row.id],
+  decode: (parts) => ({ createdAt: String(parts[0]), id: String(parts[1]) }),
+});
+
+/**
+ * One page of a keyset-paged list (`pageSize`, `pageToken` → `nextPageToken`, empty on the last page).
+ * `read` gets the position after the previous page and reads one row more than the page, which says
+ * whether another page follows.
+ */
+export async function keysetPage<T, A>(
+  query: { pageSize: number; pageToken?: string | undefined },
+  order: KeysetOrder<NoInfer<T>, A>,
+  read: (after: A | undefined, limit: number) => Promise<T[]>,
+): Promise<{ rows: T[]; nextPageToken: string }> {
+  const cursor = decodeCursor(query.pageToken);
+  const rows = await read(cursor ? order.decode(cursor) : undefined, query.pageSize + 1);
+  const page = rows.slice(0, query.pageSize);
+  const last = page[page.length - 1];
+  return { rows: page, nextPageToken: rows.length > query.pageSize && last ? encodeCursor(order.cursorOf(last)) : '' };
+}

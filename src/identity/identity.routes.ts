@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ctx, decodeCursor, encodeCursor, errors, principalOf } from '../http/index.js';
+import { byCreation, ctx, errors, keysetPage, principalOf } from '../http/index.js';
 import type { ApiKeysService } from './api-keys/api-keys.service.js';
 import {
   ApiKeySchema,
@@ -111,15 +111,10 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     },
     async (req) => {
       const { pageSize = 50, pageToken, ...filter } = req.query;
-      const cursor = decodeCursor(pageToken);
-      const after = cursor ? { createdAt: String(cursor[0]), id: String(cursor[1]) } : undefined;
-      const rows = await users.list(ctx(req), filter, pageSize + 1, after);
-      const page = rows.slice(0, pageSize);
-      const last = page[page.length - 1];
-      return {
-        users: page.map((u) => presentUser(u)),
-        nextPageToken: rows.length > pageSize && last ? encodeCursor([last.createdAt, last.id]) : '',
-      };
+      const { rows, nextPageToken } = await keysetPage({ pageSize, pageToken }, byCreation(), (after, limit) =>
+        users.list(ctx(req), filter, limit, after),
+      );
+      return { users: rows.map((u) => presentUser(u)), nextPageToken };
     },
   );
 

@@ -99,11 +99,10 @@ const UserType = Type.Union([Type.Literal('USER'), Type.Literal('SERVICE_ACCOUNT
 const Roles = Type.Array(Type.String({ maxLength: 32 }), { maxItems: 10 });
 const Groups = Type.Array(Type.String({ maxLength: 256 }), { maxItems: 200 });
 
-export const CreateUserBody = Type.Object({
-  userName: UserNameSchema,
+/** What an administrator may set on another account, on creation and on update. */
+const EditableUserFields = {
   email: Type.Optional(EmailSchema),
   phone: Type.Optional(Str(32)),
-  password: Type.Optional(Type.String({ maxLength: 4096 })),
   firstName: Type.Optional(Str(256)),
   lastName: Type.Optional(Str(256)),
   title: Type.Optional(Str(256)),
@@ -114,26 +113,20 @@ export const CreateUserBody = Type.Object({
   externalId: Type.Optional(Str(256)),
   userType: Type.Optional(UserType),
   workloadIdentityConfig: Type.Optional(WorkloadIdentityConfigSchema),
-  organizationId: Type.Optional(Type.String({ maxLength: 64 })),
   requireResetPassword: Type.Optional(Type.Boolean()),
+};
+
+export const CreateUserBody = Type.Object({
+  userName: UserNameSchema,
+  password: Type.Optional(Type.String({ maxLength: 4096 })),
+  organizationId: Type.Optional(Type.String({ maxLength: 64 })),
+  ...EditableUserFields,
 });
 
 export const UpdateUserBody = Type.Object({
   userName: Type.Optional(UserNameSchema),
-  email: Type.Optional(EmailSchema),
-  phone: Type.Optional(Str(32)),
-  firstName: Type.Optional(Str(256)),
-  lastName: Type.Optional(Str(256)),
-  title: Type.Optional(Str(256)),
-  department: Type.Optional(Str(256)),
-  roles: Type.Optional(Roles),
-  groups: Type.Optional(Groups),
-  adSid: Type.Optional(AdSidSchema),
-  externalId: Type.Optional(Str(256)),
-  userType: Type.Optional(UserType),
-  workloadIdentityConfig: Type.Optional(WorkloadIdentityConfigSchema),
   state: Type.Optional(Type.Union([Type.Literal('ACTIVE'), Type.Literal('DELETED')])),
-  requireResetPassword: Type.Optional(Type.Boolean()),
+  ...EditableUserFields,
 });
 
 export const ListUsersQuery = Type.Object({

@@ -56,12 +56,9 @@ export function createMfaService(deps: MfaDeps) {
   /** Counts a wrong code: audited, and toward the account's throttle (its MFA key and the sign-in identifier). */
   async function codeFailed(ctx: RequestContext, user: User, reason: string, identifier?: string): Promise<void> {
     const backoff = await throttle.fail([mfaThrottleKey(user.id), ...(identifier ? [identifierKey(identifier)] : [])]);
-    await audit.record(ctx, {
+    await audit.recordFor(ctx, user, {
       action: 'mfa.code_failed',
-      organizationId: user.organizationId,
       outcome: 'failure',
-      targetType: 'user',
-      targetId: user.id,
       data: { reason, ...(backoff ? { backoffSeconds: backoff } : {}) },
     });
   }
@@ -94,11 +91,8 @@ export function createMfaService(deps: MfaDeps) {
       const match = matchRecoveryCode(await repo.listUnusedRecoveryCodes(user.id), input.recoveryCode);
       if (match && (await repo.useRecoveryCode(match.id, ctx.now.toISOString()))) {
         await throttle.succeed(mfaThrottleKey(user.id));
-        await audit.record(ctx, {
+        await audit.recordFor(ctx, user, {
           action: 'mfa.recovery_code_used',
-          organizationId: user.organizationId,
-          targetType: 'user',
-          targetId: user.id,
           actor: { type: 'user', id: user.id },
           data: { remaining: await repo.countUnusedRecoveryCodes(user.id) },
         });
@@ -119,11 +113,8 @@ export function createMfaService(deps: MfaDeps) {
       recoveryHashes: codes.map(hashRecoveryCode),
       createdAt,
     });
-    await audit.record(ctx, {
+    await audit.recordFor(ctx, user, {
       action: 'mfa.enrollment_started',
-      organizationId: user.organizationId,
-      targetType: 'user',
-      targetId: user.id,
     });
     const uri = otpauthUri(secret, options.issuer, user.email ?? user.userName);
     return {
@@ -158,11 +149,8 @@ export function createMfaService(deps: MfaDeps) {
       if (!ok) throw new AppError('mfa.no_pending_enrollment', { detail: 'pending enrolment changed concurrently' });
       await repo.replaceRecoveryCodes(user.id, hashes, now);
       await users.setMfaEnabled(ctx, user, true);
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'mfa.enrolled',
-        organizationId: user.organizationId,
-        targetType: 'user',
-        targetId: user.id,
         data: { factor: 'totp', reEnrolled, recoveryCodes: hashes.length },
       });
     });
@@ -175,11 +163,8 @@ export function createMfaService(deps: MfaDeps) {
     await transaction(async () => {
       await repo.deleteAllForUser(user.id);
       await users.setMfaEnabled(ctx, user, false);
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'mfa.disabled',
-        organizationId: user.organizationId,
-        targetType: 'user',
-        targetId: user.id,
         data: { factor },
       });
     });
@@ -197,11 +182,8 @@ export function createMfaService(deps: MfaDeps) {
     const now = ctx.now.toISOString();
     await transaction(async () => {
       await repo.replaceRecoveryCodes(user.id, codes.map(hashRecoveryCode), now);
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'mfa.recovery_codes_regenerated',
-        organizationId: user.organizationId,
-        targetType: 'user',
-        targetId: user.id,
       });
     });
     return { tempRecoveryCodes: codes, recoveryCodesRemaining: codes.length };
@@ -320,12 +302,9 @@ export function createMfaService(deps: MfaDeps) {
       if (err instanceof AppError && err.code === 'auth.invalid_mfa_code') {
         const attempts = await repo.failChallenge(hash);
         if (attempts >= options.challengeMaxAttempts) {
-          await audit.record(ctx, {
+          await audit.recordFor(ctx, user, {
             action: 'mfa.challenge_exhausted',
-            organizationId: user.organizationId,
             outcome: 'failure',
-            targetType: 'user',
-            targetId: user.id,
           });
         }
       }

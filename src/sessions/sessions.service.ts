@@ -175,12 +175,9 @@ export function createSessionsService(deps: SessionsDeps) {
   /** Final step of every successful sign-in: restrictions, session, audit, last login. */
   async function completeSignIn(ctx: RequestContext, user: User, input: LoginInput, method: string): Promise<LoginResult> {
     if (input.web && user.userType === 'SERVICE_ACCOUNT') {
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'session.login_failed',
-        organizationId: user.organizationId,
         outcome: 'failure',
-        targetType: 'user',
-        targetId: user.id,
         data: { reason: 'service_account_web' },
       });
       throw new AppError('auth.web_login_not_allowed');
@@ -190,11 +187,8 @@ export function createSessionsService(deps: SessionsDeps) {
     if (method === 'password' || method === 'mfa') {
       const second = method === 'password' && deps.seams.secondFactor ? await deps.seams.secondFactor(ctx, user, input) : undefined;
       if (second && 'mfaTempToken' in second) {
-        await audit.record(ctx, {
+        await audit.recordFor(ctx, user, {
           action: 'session.mfa_challenged',
-          organizationId: user.organizationId,
-          targetType: 'user',
-          targetId: user.id,
           actor: { type: 'user', id: user.id },
         });
         return { user, mfaTempToken: second.mfaTempToken, requireResetPassword: false };
@@ -252,12 +246,9 @@ export function createSessionsService(deps: SessionsDeps) {
     }
     if (!ok || !user) {
       const backoff = await throttle.fail(user ? [typedKey, accountKey(user.id)] : [typedKey]);
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'session.login_failed',
-        organizationId: user?.organizationId ?? null,
         outcome: 'failure',
-        targetType: 'user',
-        targetId: user?.id ?? null,
         data: { reason, identifier: identifier.slice(0, 128) },
       });
       if (backoff) {
@@ -414,12 +405,9 @@ export function createSessionsService(deps: SessionsDeps) {
       await throttle.check(throttleKey, ctx.ip);
       if (!(await hasher.verify(user.passwordHash, normalizePassword(currentPassword)))) {
         await throttle.fail(throttleKey);
-        await audit.record(ctx, {
+        await audit.recordFor(ctx, user, {
           action: 'user.password_change_failed',
-          organizationId: user.organizationId,
           outcome: 'failure',
-          targetType: 'user',
-          targetId: user.id,
         });
         throw new AppError('auth.invalid_credentials', { detail: 'wrong current password' });
       }
@@ -432,11 +420,8 @@ export function createSessionsService(deps: SessionsDeps) {
       const fresh = await users.changeOwnPassword(ctx, user, newPassword);
       const revoked = await repo.revokeAllForUser(user.id, now, 'password_changed');
       await broadcastRevoked(revoked);
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'user.password_changed',
-        organizationId: user.organizationId,
-        targetType: 'user',
-        targetId: user.id,
         data: { revokedSessions: revoked.length },
       });
       const tokensOut = await issueSession(ctx, fresh, { method: 'password_change' });

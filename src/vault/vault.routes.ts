@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ctx, decodeCursor, encodeCursor, errors } from '../http/index.js';
+import { byCreation, ctx, errors, keysetPage } from '../http/index.js';
 import type { LoginView } from './vault.schemas.js';
 import {
   EmailCodeQuery,
@@ -36,12 +36,10 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     defaultSize: number,
   ): Promise<{ logins: LoginView[]; nextPageToken: string }> => {
     const { pageSize = defaultSize, pageToken, ...filter } = query;
-    const cursor = decodeCursor(pageToken);
-    const after = cursor ? { createdAt: String(cursor[0]), id: String(cursor[1]) } : undefined;
-    const rows = await vault.list(ctx(req), filter, pageSize + 1, after);
-    const logins = rows.slice(0, pageSize);
-    const last = logins[logins.length - 1];
-    return { logins, nextPageToken: rows.length > pageSize && last ? encodeCursor([last.createdAt, last.id]) : '' };
+    const { rows, nextPageToken } = await keysetPage({ pageSize, pageToken }, byCreation(), (after, limit) =>
+      vault.list(ctx(req), filter, limit, after),
+    );
+    return { logins: rows, nextPageToken };
   };
 
   app.post(

@@ -124,12 +124,9 @@ export function createWorkloadService(deps: WorkloadDeps) {
       } catch (err) {
         const rejected = err instanceof Rejected ? err : new Rejected('unexpected');
         if (!rejected.unavailable) await sessions.throttle.fail(throttleKey);
-        await audit.record(ctx, {
+        await audit.recordFor(ctx, user, {
           action: 'workload.token_rejected',
-          organizationId: user.organizationId,
           outcome: 'failure',
-          targetType: 'user',
-          targetId: user.id,
           data: { reason: rejected.reason },
         });
         if (rejected.unavailable) throw new AppError('idp.unavailable', { detail: rejected.reason });

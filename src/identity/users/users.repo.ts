@@ -38,46 +38,31 @@ export const PROFILE_FIELDS = [
 ] as const;
 export type ProfileField = (typeof PROFILE_FIELDS)[number];
 
-export interface User {
-  id: string;
-  organizationId: string;
-  userName: string;
-  email: string | null;
-  phone: string | null;
-  title: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  department: string | null;
-  birthDate: string | null;
-  lastDismissMessages: string | null;
-  rank: number | null;
-  image: string | null;
-  address: string | null;
-  postalCode: string | null;
-  region: string | null;
-  city: string | null;
-  country: string | null;
-  countryCode: string | null;
-  mobile: string | null;
-  notes: string | null;
-  customerId: number | null;
+/**
+ * A user as services see it: the table's row with its JSON and integer columns decoded (roles, groups,
+ * workload identity config, booleans) and without the lookup key.
+ */
+export type User = Omit<
+  Selectable<UsersTable>,
+  | 'userNameKey'
+  | 'roles'
+  | 'groups'
+  | 'state'
+  | 'userType'
+  | 'workloadIdentityConfig'
+  | 'requireResetPassword'
+  | 'emailVerified'
+  | 'mfaEnabled'
+> & {
   roles: string[];
   groups: string[];
   state: UserState;
   userType: UserType;
-  adSid: string | null;
-  externalId: string | null;
   workloadIdentityConfig: WorkloadIdentityConfig | null;
-  passwordHash: string | null;
-  passwordChangedAt: string | null;
   requireResetPassword: boolean;
   emailVerified: boolean;
   mfaEnabled: boolean;
-  lastLoginAt: string | null;
-  profileSource: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+};
 
 export type UserPatch = Partial<Omit<User, 'id' | 'organizationId' | 'createdAt'>>;
 

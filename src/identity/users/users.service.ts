@@ -418,11 +418,8 @@ export function createUsersService(deps: UsersDeps) {
         requireResetPassword: mustChange,
         updatedAt: now,
       });
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'user.password_set',
-        organizationId: user.organizationId,
-        targetType: 'user',
-        targetId: user.id,
         data: { mustChangePassword: mustChange, revokedSessions: revokeAccess },
       });
       await passwordWasSet(ctx, user, 'admin_set');
@@ -474,11 +471,8 @@ export function createUsersService(deps: UsersDeps) {
       await deps.transaction(async () => {
         if (changed.length) await repo.updateById(user.id, { ...patch, updatedAt: ctx.now.toISOString() });
         for (const c of settingChanges) await settings.updateValue(c.id, user.id, c.value);
-        await audit.record(ctx, {
+        await audit.recordFor(ctx, user, {
           action: 'user.profile_updated',
-          organizationId: user.organizationId,
-          targetType: 'user',
-          targetId: user.id,
           data: { changedFields: [...changed, ...settingChanges.map((c) => `settings.${c.id}`)] },
         });
       });
@@ -491,11 +485,8 @@ export function createUsersService(deps: UsersDeps) {
     async confirmEmail(ctx: RequestContext, user: User, email: string): Promise<void> {
       const changes = user.email !== email;
       await conflictsAsField(() => repo.updateById(user.id, { email, emailVerified: true, updatedAt: ctx.now.toISOString() }));
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: changes ? 'user.email_changed' : 'user.email_verified',
-        organizationId: user.organizationId,
-        targetType: 'user',
-        targetId: user.id,
         actor: { type: 'user', id: user.id },
       });
     },

@@ -213,11 +213,8 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
             `Nothing changes until the new address is confirmed. If this was not you, change your password now and contact your administrator.\n`,
         });
       }
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'user.email_change_requested',
-        organizationId: user.organizationId,
-        targetType: 'user',
-        targetId: user.id,
       });
     },
 
@@ -261,11 +258,8 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
       await users.resetPassword(ctx, user, newPassword, row.email);
       await repo.invalidateForUser(user.id, 'password_reset', now);
       // The users service announced the reset: every session of the user has ended by now.
-      await audit.record(ctx, {
+      await audit.recordFor(ctx, user, {
         action: 'user.password_reset',
-        organizationId: user.organizationId,
-        targetType: 'user',
-        targetId: user.id,
         actor: { type: 'user', id: user.id },
         data: { revokedSessions: true },
       });

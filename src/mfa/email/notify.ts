@@ -36,11 +36,8 @@ export function createNotifier(deps: NotifierDeps) {
     if (!mailer.enabled) throw new AppError('mail.not_configured');
     if (!address) return;
     await mailer.send({ to: address, subject: mail.subject, text: mail.text });
-    await audit.record(ctx, {
+    await audit.recordFor(ctx, user, {
       action: 'mail.sent',
-      organizationId: user.organizationId,
-      targetType: 'user',
-      targetId: user.id,
       data: { kind },
     });
   }
