@@ -310,10 +310,12 @@ describe('two-step sign-in', () => {
     expectError(await login({ mfaTempToken: temp, otpCode: await user.totp.next() }), 401, 'auth.invalid_token');
     expect(await auditActions(user.id)).toContain('mfa.challenge_exhausted');
 
-    // A correct password does not clear the MFA failures: the next wrong code starts a back-off.
+    // A correct password does not clear the MFA failures: the next wrong code starts a back-off (1 s).
     const again = await challenge(user);
+    // The right code is taken first: waiting for a fresh time step must not outlast the back-off.
+    const right = await user.totp.next();
     expectError(await login({ mfaTempToken: again, otpCode: '000000' }), 401, 'auth.invalid_mfa_code');
-    const throttled = await login({ mfaTempToken: again, otpCode: await user.totp.next() });
+    const throttled = await login({ mfaTempToken: again, otpCode: right });
     expectError(throttled, 429, 'rate.limited');
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
   });
