@@ -11,5 +11,9 @@ export default defineConfig({
     // Suites share one PostgreSQL database and one Redis in the pg run; files run one at a time there.
     fileParallelism: !process.env.PORTCULLIS_DATABASE_URL,
     maxWorkers: 2,
+    // Files and the tests inside each file run in a random order, so that no test leans on another
+    // having run first. The seed is printed at the start ("Running tests with seed …"); replay an
+    // order with `npx vitest run --sequence.seed=<seed>` (.ci/run: TEST_SEED=<seed>).
+    sequence: { shuffle: { files: true, tests: true } },
   },
 });

@@ -9,5 +9,8 @@ export default defineConfig({
     pool: 'forks',
     // Each file starts servers and measures them: one at a time keeps the measurements honest.
     fileParallelism: false,
+    // Files in a random order (each starts its own servers); tests keep their order inside a file,
+    // where a scenario's last step checks what the earlier ones left (fuzz: still healthy after).
+    sequence: { shuffle: { files: true, tests: false } },
   },
 });

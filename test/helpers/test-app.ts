@@ -97,7 +97,7 @@ export async function buildTestApp(
       PORTCULLIS_LOG_LEVEL: 'info',
       PORTCULLIS_ARGON2_MEMORY_KIB: '64',
       PORTCULLIS_ARGON2_TIME_COST: '1',
-      // Parallel test files on a shared 2-core machine stall the loop; shedding is tested in the robust suite.
+      // Parallel test files on a shared 2-core machine stall the loop; test/integration/load-shedding.test.ts turns it on.
       PORTCULLIS_MAX_EVENT_LOOP_DELAY_MS: '0',
       PORTCULLIS_ADMIN_USERNAME: ADMIN.userName,
       PORTCULLIS_ADMIN_PASSWORD: ADMIN.password,
