@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../errors/index.js';
+import { trackRouteMethods } from './methods.js';
 
 export interface ErrorBodyShape {
   success: false;
@@ -155,7 +156,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     logError(req, raw, classified);
     return sendError(reply, classified.error);
   });
-  app.setNotFoundHandler((_req, reply) => sendError(reply, new AppError('route.not_found')));
+  const notFound = trackRouteMethods(app);
+  app.decorate('notFoundError', notFound);
+  app.setNotFoundHandler((req, reply) => sendError(reply, notFound(req)));
 }
 
 /**

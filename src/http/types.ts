@@ -1,6 +1,10 @@
 import type { Principal, Restriction, Scope } from '../auth/index.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** 404 `route.not_found`, or 405 `method.not_allowed` with `Allow` for a known path (the error handler sets it). */
+    notFoundError(req: FastifyRequest): import('../errors/index.js').AppError;
+  }
   interface FastifyRequest {
     /** Set by the guard on routes that authenticate. */
     principal: Principal | undefined;

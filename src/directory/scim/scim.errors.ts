@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type ErrorCode } from '../../errors/index.js';
+import type { AppError, ErrorCode } from '../../errors/index.js';
 import { classifyError, logError } from '../../http/index.js';
 import { SCIM, SCIM_CONTENT_TYPE } from './scim.schemas.js';
 
@@ -35,5 +35,5 @@ export function registerScimErrorHandling(app: FastifyInstance): void {
     logError(req, raw, classified);
     return send(reply, classified.error);
   });
-  app.setNotFoundHandler((_req, reply) => send(reply, new AppError('route.not_found')));
+  app.setNotFoundHandler((req, reply) => send(reply, req.server.notFoundError(req)));
 }
