@@ -253,6 +253,15 @@ describe('tokens', () => {
     expect((await t.req('GET', '/.well-known/jwks.json')).body.keys.map((k: any) => k.kid)).toContain(kid);
     const discovery = await t.req('GET', '/.well-known/openid-configuration');
     expect(discovery.body).toMatchObject({ issuer: t.config.publicUrl, jwks_uri: `${t.config.publicUrl}/.well-known/jwks.json` });
+    // @see issue 16: discovery says only what exists (no authorization or token endpoint, no ID tokens).
+    for (const absent of [
+      'authorization_endpoint',
+      'token_endpoint',
+      'response_types_supported',
+      'id_token_signing_alg_values_supported',
+    ]) {
+      expect(discovery.body, absent).not.toHaveProperty(absent);
+    }
   });
 });
 
