@@ -178,6 +178,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     apiKeys,
     audit,
     events,
+    log: log.child({ domain: 'sessions' }),
     loginSteps,
     accountExtensions: mfa.accountExtensions,
   });
@@ -297,6 +298,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   app.addHook('onListen', vaultDomain.listen);
 
   app.addHook('onClose', async () => {
+    sessionsDomain.close();
     await vaultDomain.close();
     await events.stop();
     mailer.close();

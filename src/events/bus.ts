@@ -28,6 +28,8 @@ export interface BroadcastTopics {
   'api_keys.changed': true;
   /** Users whose account view changed: drop their cached `GET /v1/auth/user` views. */
   'account.changed': string[];
+  /** A new token-signing key (its kid): sign with it and publish it in the JWKS. */
+  'signing_keys.rotated': string;
 }
 
 type Listener<T> = (payload: T) => Promise<void> | void;

@@ -5,6 +5,7 @@ import type { MasterKeyring, PasswordHasher } from '../crypto/index.js';
 import type { EventBus } from '../events/index.js';
 import type { CredentialVerifiers } from '../http/index.js';
 import type { ApiKeysService, OrganizationsService, UsersService } from '../identity/index.js';
+import type { Logger } from '../log/index.js';
 import type { Storage } from '../storage/index.js';
 import { type AccountSeams, createAccountService } from './account.service.js';
 import { createSessionsRepo } from './sessions.repo.js';
@@ -21,6 +22,9 @@ export type { IssuedTokens, LoginInput, LoginResult, LoginSeams, SessionsService
 export { type SigningKeyStore, signingKeysSealedColumns } from './signing-keys.js';
 export { accountKey, createLoginThrottle, identifierKey, type LoginThrottle } from './throttle.js';
 
+/** How often an instance re-reads the signing keys even without a broadcast (no Redis, a missed message). */
+const KEY_REFRESH_MS = 10_000;
+
 export interface SessionsDomainDeps {
   storage: Pick<Storage, 'executor'>;
   config: Config;
@@ -33,6 +37,7 @@ export interface SessionsDomainDeps {
   apiKeys: ApiKeysService;
   audit: AuditService;
   events: EventBus;
+  log: Logger;
   /** The MFA step and identity-provider sign-in of `POST /v1/auth/login` (the MFA and federation domains). */
   loginSteps: LoginSeams;
   /** Seed 002's MFA fields, extra profile fields and email changes of `POST /v1/auth/user` (the MFA domain). */
@@ -50,8 +55,19 @@ export async function createSessionsDomain(deps: SessionsDomainDeps) {
     db: deps.storage.executor,
     keyring: deps.keyring,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    announceRotation: (kid) => deps.events.broadcast('signing_keys.rotated', kid),
   });
   await keys.init();
+  // A rotation anywhere (another instance, `portcullis keys rotate`) reaches this one through shared
+  // state at once; without Redis (one process beside the CLI) the periodic reload covers it.
+  const reloadKeys = (): void => {
+    keys
+      .reload()
+      .catch((err: unknown) => deps.log.warn({ reason: err instanceof Error ? err.message : 'unknown' }, 'signing key reload failed'));
+  };
+  deps.events.onBroadcast('signing_keys.rotated', reloadKeys);
+  const refresh = setInterval(reloadKeys, KEY_REFRESH_MS);
+  refresh.unref();
   const sessions = createSessionsService({
     config,
     repo: createSessionsRepo(deps.storage.executor),
@@ -70,6 +86,14 @@ export async function createSessionsDomain(deps: SessionsDomainDeps) {
     await app.register(authRoutes, { services });
     await app.register(sessionRoutes, { services });
   };
-  return { sessions, account, keys, routes };
+  return {
+    sessions,
+    account,
+    keys,
+    routes,
+    close(): void {
+      clearInterval(refresh);
+    },
+  };
 }
 export type SessionsDomain = Awaited<ReturnType<typeof createSessionsDomain>>;

@@ -52,7 +52,13 @@ export const signingKeysSealedColumns: readonly MasterSealedColumn[] = [
  * Ed25519 token-signing keys, stored in the database with the private half sealed under the
  * master key. The newest unretired key signs; retired keys verify until their tokens expire.
  */
-export function createSigningKeyStore(deps: { db: Executor; keyring: MasterKeyring; accessTokenTtlSeconds: number }) {
+export function createSigningKeyStore(deps: {
+  db: Executor;
+  keyring: MasterKeyring;
+  accessTokenTtlSeconds: number;
+  /** Tells every instance that a new key signs (they reload their keys and JWKS at once). */
+  announceRotation?: (kid: string) => Promise<void>;
+}) {
   const { db, keyring } = deps;
   let verifying = new Map<string, SigningKey>();
   let current: ActiveSigningKey | undefined;
@@ -119,8 +125,11 @@ export function createSigningKeyStore(deps: { db: Executor; keyring: MasterKeyri
     async rotate(now = new Date()): Promise<string> {
       const kid = await generate(now);
       await reload();
+      await deps.announceRotation?.(kid);
       return kid;
     },
+    /** Reads the keys again (another instance or `portcullis keys rotate` rotated them). */
+    reload,
     signer(): ActiveSigningKey {
       if (!current) throw new Error('signing keys not loaded');
       return current;

@@ -652,6 +652,28 @@ describe.runIf(PG_URL && REDIS_URL)('two instances on PostgreSQL + Redis', () =>
   });
 });
 
+describe.runIf(PG_URL && REDIS_URL)('a signing-key rotation on one instance', () => {
+  // @see issue 16: `keys rotate` used to change nothing on running servers until they restarted.
+  it('reaches the other at once: its JWKS publishes the new key and its new tokens are signed with it', async () => {
+    const t2 = await buildTestApp({}, {}, { peer: t });
+    try {
+      const kid = await t.app.services.keys.rotate();
+      const deadline = Date.now() + 2000;
+      let kids: string[] = [];
+      while (Date.now() < deadline && !kids.includes(kid)) {
+        kids = (await t2.req('GET', '/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid);
+        if (!kids.includes(kid)) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(kids).toContain(kid);
+      const user = await t2.createUser({});
+      const res = await t2.req('POST', '/v1/auth/login', { json: { username: user.userName, password: user.password } });
+      expect(JSON.parse(new TextDecoder().decode(base64url.decode(res.body.token.split('.')[0]))).kid).toBe(kid);
+    } finally {
+      await t2.close();
+    }
+  });
+});
+
 describe('real argon2id', () => {
   it('hashes with the production parameters and verifies', async () => {
     const { createPasswordHasher } = await import('../../src/crypto/password.js');
