@@ -299,6 +299,19 @@ export const ConfigSchema = Type.Object({
       256,
     ),
   }),
+  /** The `aud` of access tokens: what a resource server checks to accept them (RFC 9068 §4). */
+  tokenAudience: text(
+    { env: 'PORTCULLIS_TOKEN_AUDIENCE', description: 'The `aud` claim of access tokens, which resource servers check.' },
+    'portcullis',
+  ),
+  /** The `client_id` of access tokens from a Portcullis sign-in (RFC 9068 §2.2): the first-party client. */
+  tokenClientId: text(
+    {
+      env: 'PORTCULLIS_TOKEN_CLIENT_ID',
+      description: 'The `client_id` claim of access tokens issued by a Portcullis sign-in (the first-party client).',
+    },
+    'portcullis',
+  ),
   /** Access token lifetime, seconds (`expiresIn`). */
   accessTokenTtlSeconds: integer({ env: 'PORTCULLIS_ACCESS_TOKEN_TTL', description: 'Access token lifetime, seconds.' }, 900, 30, 86_400),
   /** A session ends this long after sign-in however active it is, seconds. */

@@ -34,14 +34,21 @@ export interface TokenIssuer {
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 const b64url = (text: string): string => Buffer.from(text).toString('base64url');
-export const TOKEN_AUDIENCE = 'portcullis';
 
 /**
  * RFC 9068 access tokens signed with Ed25519. Only `alg: EdDSA` with a known `kid` and
  * `typ: at+jwt` verifies; a header carrying `jwk`, `jku` or `x5u` is refused (no key from the token, no fetch).
  */
-export function createTokenIssuer(deps: { keys: SigningKeyStore; issuer: string; ttlSeconds: number }): TokenIssuer {
-  const { keys, issuer, ttlSeconds } = deps;
+export function createTokenIssuer(deps: {
+  keys: SigningKeyStore;
+  issuer: string;
+  ttlSeconds: number;
+  /** `aud` (`PORTCULLIS_TOKEN_AUDIENCE`). */
+  audience: string;
+  /** `client_id` (`PORTCULLIS_TOKEN_CLIENT_ID`): RFC 9068 §2.2 requires it. */
+  clientId: string;
+}): TokenIssuer {
+  const { keys, issuer, ttlSeconds, audience, clientId } = deps;
   return {
     async sign(input, now) {
       const key = keys.signer();
@@ -55,8 +62,9 @@ export function createTokenIssuer(deps: { keys: SigningKeyStore; issuer: string;
         roles: [...input.roles],
         ...(input.restriction ? { rst: input.restriction } : {}),
         iss: issuer,
-        aud: TOKEN_AUDIENCE,
+        aud: audience,
         sub: input.userId,
+        client_id: clientId,
         iat,
         exp,
         jti: newId(),
@@ -82,7 +90,7 @@ export function createTokenIssuer(deps: { keys: SigningKeyStore; issuer: string;
           {
             algorithms: ['EdDSA'],
             issuer,
-            audience: TOKEN_AUDIENCE,
+            audience,
             typ: ACCESS_TOKEN_TYP,
             requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
           },

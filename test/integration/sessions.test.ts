@@ -48,9 +48,24 @@ describe('POST /v1/auth/login', () => {
       sid: expect.any(String),
       iss: t.config.publicUrl,
       aud: 'portcullis',
+      // @see issue 16: RFC 9068 §2.2 requires client_id.
+      client_id: 'portcullis',
     });
     expect(payload.exp - payload.iat).toBe(900);
     expect(payload.jti).toBeTruthy();
+  });
+
+  it('issues and accepts the configured audience and client id only (@see issue 16)', async () => {
+    const other = await buildTestApp({ PORTCULLIS_TOKEN_AUDIENCE: 'https://api.example.test', PORTCULLIS_TOKEN_CLIENT_ID: 'console' });
+    try {
+      const user = await other.createUser({});
+      const res = await other.req('POST', '/v1/auth/login', { json: { username: user.userName, password: user.password } });
+      const payload = JSON.parse(new TextDecoder().decode(base64url.decode(res.body.token.split('.')[1])));
+      expect(payload).toMatchObject({ aud: 'https://api.example.test', client_id: 'console' });
+      expect((await other.req('GET', '/v1/auth/user', { token: res.body.token })).status).toBe(200);
+    } finally {
+      await other.close();
+    }
   });
 
   it('marks token and profile answers uncacheable and sends the security headers on every answer', async () => {
