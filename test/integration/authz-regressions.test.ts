@@ -148,6 +148,19 @@ describe('finding 4: an API key takes over its owner', () => {
   });
 });
 
+describe('keys minting keys', () => {
+  it('a key cannot create a key with a scope it lacks, and the answer names the scope (@see issue 16)', async () => {
+    const admin = await t.createUser({ roles: ['admin'] });
+    const key = await t.createApiKey(admin.id, ['apikeys:write', 'logins:read']);
+    const res = await t.req('POST', '/v1/api-keys', { apiKey: key.secret, json: { name: unique('k'), scopes: ['logins:reveal'] } });
+    expect(res.status, res.text).toBe(403);
+    expect(res.body).toMatchObject({ error: 'auth.forbidden', details: ['body.scopes: logins:reveal'] });
+    const token = (await signIn(admin.userName, admin.password)).token;
+    const fromSession = await t.req('POST', '/v1/api-keys', { token, json: { name: unique('k'), scopes: ['logins:reveal'] } });
+    expect(fromSession.status, fromSession.text).toBe(201);
+  });
+});
+
 describe('finding 5: admin → owner takeover', () => {
   it('an admin cannot change the owner’s email, demote or suspend the owner', async () => {
     const { owner, admin } = await organization();

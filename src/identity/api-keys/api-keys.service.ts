@@ -148,7 +148,12 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       const requested = scopes ?? [...defaultScopes(owner.roles)];
       const beyond = requested.filter((s) => !ceiling.has(s) || (p.kind === 'api_key' && !p.scopes.has(s)));
       if (beyond.length > 0) {
-        throw new AppError('auth.forbidden', { detail: `scopes beyond the owner: ${beyond.join(',')}` });
+        // The refused scopes are named: a key cannot mint a key with more than it holds (a reveal key
+        // comes from a signed-in session), and the caller should see which scope was the problem.
+        throw new AppError('auth.forbidden', {
+          details: beyond.map((s) => `body.scopes: ${s}`),
+          detail: `scopes beyond the ${p.kind === 'api_key' ? 'creating key' : 'owner'}: ${beyond.join(',')}`,
+        });
       }
       if (scopes === null && p.kind === 'api_key') scopes = [...p.scopes];
       if (input.expireDate !== undefined) {
