@@ -38,6 +38,8 @@ export const ACTIONS = [
   'vault.write',
   'vault.reveal',
   'audit.read',
+  // A directory (SCIM) provisioning the organization's users and groups.
+  'directory.provision',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -93,6 +95,7 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'vault.write': 'logins:write',
   'vault.reveal': 'logins:reveal',
   'audit.read': 'audit:read',
+  'directory.provision': 'users:write',
 };
 
 /** Why: a stolen API key must never move the account's email, password or second factor; only a signed-in person may. */
@@ -120,6 +123,7 @@ const ADMINISTRATORS_ONLY: ReadonlySet<Action> = new Set([
   'organization.update',
   'idp.write',
   'audit.read',
+  'directory.provision',
 ]);
 
 const deny = (code: ErrorCode, reason: string): Decision => ({ allow: false, code, reason });
