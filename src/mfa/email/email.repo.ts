@@ -11,8 +11,14 @@ export function createEmailTokensRepo(db: Executor) {
     async insert(token: EmailToken): Promise<void> {
       await db.insertInto('emailTokens').values(token).execute();
     },
-    async findByHash(tokenHash: string, purpose: EmailTokenPurpose): Promise<EmailToken | undefined> {
-      return db.selectFrom('emailTokens').selectAll().where('tokenHash', '=', tokenHash).where('purpose', '=', purpose).executeTakeFirst();
+    /** The token with this hash, if it was issued for one of `purposes`. */
+    async findByHash(tokenHash: string, purposes: readonly EmailTokenPurpose[]): Promise<EmailToken | undefined> {
+      return db
+        .selectFrom('emailTokens')
+        .selectAll()
+        .where('tokenHash', '=', tokenHash)
+        .where('purpose', 'in', [...purposes])
+        .executeTakeFirst();
     },
     /** Uses a token up: true for exactly one caller, and only before it expires. */
     async consume(tokenHash: string, at: string): Promise<boolean> {

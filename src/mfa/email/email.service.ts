@@ -55,25 +55,26 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
   }
 
   /** The named checks every presented mail token passes, in order. */
-  async function liveToken(ctx: RequestContext, presented: string, purpose: EmailTokenPurpose) {
+  async function liveToken(ctx: RequestContext, presented: string, purposes: readonly EmailTokenPurpose[]) {
     const value = presented.trim();
     assertThat(value.length >= 16 && value.length <= 512, 'auth.invalid_token', 'malformed token');
-    const row = await repo.findByHash(sha256Hex(value), purpose);
+    const hash = sha256Hex(value);
+    const row = await repo.findByHash(hash, purposes);
     const reason = !row ? 'unknown' : row.usedAt ? 'used' : row.expiresAt <= ctx.now.toISOString() ? 'expired' : undefined;
     const user = row && !reason ? await users.lookup.findById(row.userId) : undefined;
     const refused = reason ?? (user?.state !== 'ACTIVE' ? 'user_inactive' : undefined);
     if (refused || !row || !user) {
       await audit.record(ctx, {
-        action: purpose === 'password_reset' ? 'user.password_reset_failed' : 'user.email_verification_failed',
+        action: purposes.includes('password_reset') ? 'user.password_reset_failed' : 'user.email_verification_failed',
         organizationId: user?.organizationId ?? null,
         outcome: 'failure',
         targetType: 'user',
         targetId: row?.userId ?? null,
         data: { reason: refused },
       });
-      throw new AppError('auth.invalid_token', { detail: `${purpose} token ${refused}` });
+      throw new AppError('auth.invalid_token', { detail: `${purposes.join('|')} token ${refused}` });
     }
-    return { row, user, hash: sha256Hex(value) };
+    return { row, user, hash };
   }
 
   /** Notification mail after a password change, an administrator's set or a reset. */
@@ -167,11 +168,10 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
      */
     async verifyEmail(ctx: RequestContext, code: string): Promise<void> {
       await perIp.enforce(ctx.ip);
-      const presented = code.trim();
-      const purpose: EmailTokenPurpose = (await repo.findByHash(sha256Hex(presented), 'email_change')) ? 'email_change' : 'email_verify';
-      const { row, user, hash } = await liveToken(ctx, presented, purpose);
+      // One lookup serves both kinds of code: a verification of the current address, or an email change.
+      const { row, user, hash } = await liveToken(ctx, code, ['email_verify', 'email_change']);
       // Why: a verification code proves control of the address it was sent to, not of a newer one.
-      if (purpose === 'email_verify' && user.email?.toLowerCase() !== row.email.toLowerCase())
+      if (row.purpose === 'email_verify' && user.email?.toLowerCase() !== row.email.toLowerCase())
         throw new AppError('auth.invalid_token', { detail: 'email changed since' });
       if (!(await repo.consume(hash, ctx.now.toISOString()))) throw new AppError('auth.invalid_token', { detail: 'used concurrently' });
       await users.confirmEmail(ctx, user, row.email.toLowerCase());
@@ -243,7 +243,7 @@ export function createEmailFlowService(deps: EmailFlowDeps) {
      */
     async resetPassword(ctx: RequestContext, token: string, newPassword: string): Promise<void> {
       await perIp.enforce(ctx.ip);
-      const { row, user, hash } = await liveToken(ctx, token, 'password_reset');
+      const { row, user, hash } = await liveToken(ctx, token, ['password_reset']);
       try {
         await users.validateNewPassword(user.organizationId, newPassword, user);
       } catch (err) {
