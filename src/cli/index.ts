@@ -31,6 +31,21 @@ program
     await storage.close();
   });
 
+program
+  .command('openapi')
+  .description('Print the OpenAPI 3.1 document of this version (what GET /openapi.json serves)')
+  .option('-o, --out <file>', 'write to a file instead of stdout')
+  .action(async (opts: { out?: string }) => {
+    const { writeFileSync } = await import('node:fs');
+    const { withApp } = await import('./context.js');
+    const text = await withApp(async (app) => {
+      await app.ready();
+      return `${JSON.stringify(app.swagger(), null, 2)}\n`;
+    });
+    if (opts.out) writeFileSync(opts.out, text);
+    else process.stdout.write(text);
+  });
+
 registerAdminCommands(program);
 registerKeyCommands(program);
 
