@@ -29,6 +29,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ services: AuditRoutesDeps 
     {
       config: { scopes: ['audit:read'] },
       schema: {
+        operationId: 'listAuditEvents',
+        description: 'Needs `audit:read`. Filter by `actor`, `action`, `since`, `until`; keyset-paged. Secrets never appear in records.',
         tags: ['audit'],
         summary: 'Query the audit log (newest first)',
         querystring: Type.Object({

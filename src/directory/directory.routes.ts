@@ -30,6 +30,7 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
     {
       config,
       schema: {
+        operationId: 'addUserCredentials',
         tags: ['directory'],
         summary: "Set a user's password by user name or GUID (HelloID)",
         description: SEED_DESCRIPTION,
@@ -46,6 +47,7 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
     {
       config,
       schema: {
+        operationId: 'addUserCredentialsByUserSid',
         tags: ['directory'],
         summary: "Set a user's password by Windows SID (HelloID)",
         description: SEED_DESCRIPTION,
@@ -62,6 +64,7 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
     {
       config,
       schema: {
+        operationId: 'addUserCredentialsAlias',
         tags: ['directory'],
         summary: 'Alias of addUserCredentials (the path of HelloID’s own curl example)',
         description: SEED_DESCRIPTION,
