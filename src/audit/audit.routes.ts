@@ -8,20 +8,23 @@ export interface AuditRoutesDeps {
   audit: AuditService;
 }
 
-const AuditEventSchema = Type.Object({
-  id: Type.Integer(),
-  organizationId: Nullable(Type.String()),
-  actorType: Type.String(),
-  actorId: Nullable(Type.String()),
-  action: Type.String(),
-  targetType: Nullable(Type.String()),
-  targetId: Nullable(Type.String()),
-  outcome: Type.String(),
-  ip: Nullable(Type.String()),
-  requestId: Nullable(Type.String()),
-  data: Type.Record(Type.String(), Type.Unknown()),
-  createdAt: Type.String(),
-});
+const AuditEventSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    organizationId: Nullable(Type.String()),
+    actorType: Type.String(),
+    actorId: Nullable(Type.String()),
+    action: Type.String(),
+    targetType: Nullable(Type.String()),
+    targetId: Nullable(Type.String()),
+    outcome: Type.String(),
+    ip: Nullable(Type.String()),
+    requestId: Nullable(Type.String()),
+    data: Type.Record(Type.String(), Type.Unknown()),
+    createdAt: Type.String(),
+  },
+  { title: 'AuditEvent' },
+);
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ services: AuditRoutesDeps }> = async (app, { services }) => {
   app.get(

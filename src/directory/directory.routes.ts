@@ -24,6 +24,8 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
   const { directory } = services;
   const response = { 200: AddUserCredentialsResult, ...errors(400, 401, 403, 404) };
   const config = { scopes: ['credentials:write' as const] };
+  // HelloID sends Basic `key:clientSecret`; the guard takes the other forms too.
+  const security: Record<string, string[]>[] = [{ basic: [] }, { bearer: [] }, { apiKey: [] }];
 
   app.post(
     '/api/v1/users/addUserCredentials/:userNameOrGUID',
@@ -34,6 +36,7 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
         tags: ['directory'],
         summary: "Set a user's password by user name or GUID (HelloID)",
         description: SEED_DESCRIPTION,
+        security,
         params: UserNameOrGuidParam,
         body: AddUserCredentialsBody,
         response,
@@ -51,6 +54,7 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
         tags: ['directory'],
         summary: "Set a user's password by Windows SID (HelloID)",
         description: SEED_DESCRIPTION,
+        security,
         params: AdSidParam,
         body: AddUserCredentialsBody,
         response,
@@ -68,6 +72,7 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
         tags: ['directory'],
         summary: 'Alias of addUserCredentials (the path of HelloID’s own curl example)',
         description: SEED_DESCRIPTION,
+        security,
         params: UserNameOrGuidParam,
         body: AddUserCredentialsBody,
         response,

@@ -23,9 +23,8 @@ const METRICS_SCHEMA = {
     'Request counts and durations by route and status, broadcast failures and process metrics, in the Prometheus text format. ' +
     'Only for `Authorization: Bearer <PORTCULLIS_METRICS_TOKEN>`; without that option the route answers 404 `route.not_found`.',
   security: [{ metricsToken: [] }],
-  produces: ['text/plain'],
   response: {
-    200: { type: 'string', description: 'Prometheus text exposition format 0.0.4' },
+    200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
     401: { $ref: 'ErrorBody#' },
     404: { $ref: 'ErrorBody#' },
   },

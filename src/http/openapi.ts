@@ -139,23 +139,29 @@ const isSchemaNode = (node: Json): boolean =>
 function hoistTitledSchemas(doc: Json): void {
   const components = ((doc.components as Json).schemas ??= {}) as Json;
   const seen = new Map<string, string>();
-  for (const [name, schema] of Object.entries(components)) seen.set(name, JSON.stringify(schema));
   const visit = (node: unknown, inComponent: string | undefined): unknown => {
     if (Array.isArray(node)) return node.map((n) => visit(n, undefined));
     if (!node || typeof node !== 'object') return node;
     const obj = node as Json;
     const copy: Json = {};
-    for (const [k, v] of Object.entries(obj)) copy[k] = k === 'enum' || k === 'const' || k === 'example' ? v : visit(v, undefined);
+    for (const [k, v] of Object.entries(obj)) {
+      // `$id`s are Fastify's names for shared schemas; in the document the component's name is the name.
+      if (k === '$id' && typeof v === 'string') continue;
+      copy[k] = k === 'enum' || k === 'const' || k === 'example' ? v : visit(v, undefined);
+    }
     if (!isSchemaNode(copy) || inComponent === copy.title) return copy;
     const name = String(copy.title).replace(/[^\w.-]/g, '');
     const text = JSON.stringify(copy);
     const known = seen.get(name);
-    if (known !== undefined && known !== text) throw new Error(`OpenAPI: two different schemas are titled ${name}`);
+    if (known !== undefined && known !== text) throw new Error(`OpenAPI: two different schemas are titled ${name}:\n${known}\n${text}`);
     seen.set(name, text);
     components[name] = copy;
     return { $ref: `#/components/schemas/${name}` };
   };
-  for (const [name, schema] of Object.entries(components)) components[name] = visit(schema, name);
+  for (const [name, schema] of Object.entries(components)) {
+    components[name] = visit(schema, name);
+    seen.set(name, JSON.stringify(components[name]));
+  }
   doc.paths = visit(doc.paths, undefined);
 }
 
