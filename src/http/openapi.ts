@@ -59,8 +59,12 @@ export const TAGS = [
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const ERROR_REF = { $ref: 'ErrorBody#' };
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'The request is invalid (error body; `details` names the fields)',
+const STATUS_TEXT: Record<string, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No content',
+  302: 'Redirect (`Location`)',
+  400: 'The request is invalid (the error names the fields)',
   401: 'No credential, or one that is not valid',
   403: 'The credential may not do this (scope, role, restricted session, cross-site request)',
   404: 'Not found',
@@ -68,6 +72,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: 'The request body is over the size limit',
   415: 'The content type is not JSON',
   429: 'Too many attempts (`Retry-After` says when to try again)',
+  500: 'A failure the service did not expect, or stored data it cannot read',
   503: 'Overloaded (load shedding) or a backing service is unreachable; retry later',
 };
 
@@ -76,7 +81,8 @@ const methodsOf = (route: RouteOptions): string[] => (Array.isArray(route.method
 /** The error statuses a route answers whatever its handler does. */
 function frameworkStatuses(route: RouteOptions, schema: Json): number[] {
   const config = (route.config ?? {}) as { auth?: string; bodyParsing?: BodyParsing };
-  const statuses = new Set<number>([503]);
+  // 500: a failure the service did not expect (`server_error`, no details) can end any operation.
+  const statuses = new Set<number>([500, 503]);
   const auth = config.auth ?? 'required';
   if (auth !== 'none') {
     statuses.add(401);
@@ -196,6 +202,14 @@ export function swaggerOptions(options: { publicUrl: string; version: string }) 
           if (!op['x-body-optional']) continue;
           delete op['x-body-optional'];
           if (op.requestBody) (op.requestBody as Json).required = false;
+        }
+      }
+      // Responses without their own description say what the status means here.
+      for (const item of Object.values(openapiObject.paths as Record<string, Record<string, Json>>)) {
+        for (const op of Object.values(item)) {
+          for (const [status, response] of Object.entries((op.responses ?? {}) as Record<string, Json>)) {
+            if (response.description === 'Default Response' && STATUS_TEXT[status]) response.description = STATUS_TEXT[status];
+          }
         }
       }
       hoistTitledSchemas(openapiObject);

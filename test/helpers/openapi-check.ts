@@ -25,7 +25,7 @@ export interface ResponseValidator {
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-const escape = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+const jsonPointerToken = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** A deep copy without `$id`s: every `$ref` then resolves against the document's root. */
 function withoutIds(node: unknown): unknown {
@@ -103,7 +103,7 @@ export function createResponseValidator(document: Json): ResponseValidator {
           return `OpenAPI mismatch: ${where} as ${media} with a body that is not JSON: ${res.text.slice(0, 300)}`;
         }
       }
-      const pointer = `/paths/${escape(found.path)}/${found.method}/responses/${key}/content/${escape(media)}/schema`;
+      const pointer = `/paths/${jsonPointerToken(found.path)}/${found.method}/responses/${key}/content/${jsonPointerToken(media)}/schema`;
       const validate = validatorFor(pointer);
       if (!validate(body)) {
         const problems = (validate.errors ?? [])

@@ -95,7 +95,10 @@ export const ScimEnterpriseUser = Type.Object(
     division: Str(),
     department: Str("Mapped to the user's `department`"),
     manager: Type.Optional(
-      Type.Object({ value: Str(), displayName: Str() }, { ...open, description: 'Also carries `$ref`, the URI of the manager' }),
+      Type.Union([
+        Type.Object({ value: Str(), displayName: Str() }, { ...open, description: 'Also carries `$ref`, the URI of the manager' }),
+        Type.String({ description: "The manager's id alone, as Entra ID writes it (kept as sent)" }),
+      ]),
     ),
   },
   { ...open, title: 'ScimEnterpriseUser' },
