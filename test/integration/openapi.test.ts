@@ -181,3 +181,35 @@ describe('the answers checked against the document', () => {
     }
   });
 });
+
+describe('SCIM answers what it documents', () => {
+  const scim = (method: string, path: string, json?: unknown) =>
+    t.req(method, `/scim/v2${path}`, {
+      apiKey: t.adminKey,
+      headers: { 'content-type': 'application/scim+json' },
+      ...(json === undefined ? {} : { json }),
+    });
+
+  it('refuses RFC 7643 attributes of another type, in a body and through PATCH (they would be answered as documented types)', async () => {
+    const userName = `typed-${Date.now()}@example.test`;
+    const wrong = await scim('POST', '/Users', { userName, emails: 'not-a-list' });
+    expect(wrong.status, wrong.text).toBe(400);
+    expect(wrong.headers.get('content-type')).toMatch(/^application\/scim\+json/);
+    const created = await scim('POST', '/Users', { userName, name: { givenName: 'Ada' }, emails: [{ value: userName, primary: true }] });
+    expect(created.status, created.text).toBe(201);
+    const patched = await scim('PATCH', `/Users/${created.body.id}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'name', value: 'Ada Lovelace' }],
+    });
+    expect(patched.status, patched.text).toBe(400);
+    expect(patched.body).toMatchObject({ status: '400', scimType: 'invalidValue' });
+    expect(patched.body.detail).toContain('name');
+    // Entra's "True" for `primary` is kept as the boolean RFC 7643 defines.
+    const entra = await scim('PATCH', `/Users/${created.body.id}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'emails', value: [{ value: userName, type: 'work', primary: 'True' }] }],
+    });
+    expect(entra.status, entra.text).toBe(200);
+    expect(entra.body.emails).toEqual([{ value: userName, type: 'work', primary: true }]);
+  });
+});
