@@ -155,6 +155,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     {
       config: { scopes: ['apikeys:write'] },
       schema: {
+        operationId: 'createApiKey',
         tags: ['admin'],
         summary: 'Create an API key for the caller',
         description:

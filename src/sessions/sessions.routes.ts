@@ -73,6 +73,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutesDep
     {
       config: { auth: 'optional', apiKeyOnly: true },
       schema: {
+        operationId: 'login',
         tags: ['auth'],
         summary: 'Sign in (password, MFA step, or identity provider)',
         description:
@@ -164,7 +165,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutes
     '/v1/auth/user',
     {
       config: { allowRestricted: ['password_change', 'mfa_enroll'] },
-      schema: { tags: ['auth'], summary: 'The signed-in user (seed 001 shape)', response: { 200: UserEnvelope, ...errors(401) } },
+      schema: {
+        operationId: 'getCurrentUser',
+        tags: ['auth'],
+        summary: 'The signed-in user (seed 001 shape)',
+        response: { 200: UserEnvelope, ...errors(401) },
+      },
     },
     async (req, reply) => {
       const view = await account.get(ctx(req));

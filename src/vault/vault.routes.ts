@@ -47,6 +47,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     {
       config: { scopes: ['logins:write'] },
       schema: {
+        operationId: 'upsertLogin',
         tags,
         summary: 'Create or update a login',
         description:
