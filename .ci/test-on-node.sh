@@ -19,6 +19,7 @@ shift 2
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-node${major}-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+trap 'exit 143' TERM INT
 phase() { printf '   [node %s] %s (%ss)\n' "$major" "$1" "$((SECONDS - t0))"; t0=$SECONDS; }
 t0=$SECONDS
 
