@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Secret, secretEquals } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 
@@ -20,10 +20,17 @@ function assertScraper(req: FastifyRequest, token: Secret): void {
  * the bearer of `PORTCULLIS_METRICS_TOKEN`. Without a token nothing is collected and the route does
  * not exist (404): route names, error rates and process figures help an attacker map the service.
  */
+/** What the webhooks domain reports: attempts by outcome since start, and the deliveries waiting. */
+export interface WebhookMetricsSource {
+  counts(): Readonly<{ succeeded: number; failed: number; abandoned: number }>;
+  outboxDepth(): Promise<number>;
+}
+
 export function registerMetrics(
   app: FastifyInstance,
   token: Secret | undefined,
   broadcasts?: { broadcastFailures(): Readonly<Record<string, number>> },
+  webhooks?: WebhookMetricsSource,
 ): Registry | undefined {
   if (!token) return undefined;
   const registry = new Registry();
@@ -38,6 +45,26 @@ export function registerMetrics(
       collect() {
         this.reset();
         for (const [topic, count] of Object.entries(broadcasts.broadcastFailures())) this.inc({ topic }, count);
+      },
+    });
+  }
+  if (webhooks) {
+    new Counter({
+      name: 'portcullis_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by this instance, by outcome (succeeded, failed and retried later, abandoned after the retry window)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [outcome, count] of Object.entries(webhooks.counts())) this.inc({ outcome }, count);
+      },
+    });
+    new Gauge({
+      name: 'portcullis_webhook_outbox_depth',
+      help: 'Webhook deliveries waiting to be sent (pending, every instance)',
+      registers: [registry],
+      async collect() {
+        this.set(await webhooks.outboxDepth());
       },
     });
   }
