@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPublicAddress } from '../../src/federation/outbound/addresses.js';
+import { endpointSecretAad } from '../../src/webhooks/webhooks.sealed.js';
 import { buildTestApp, PG_URL, type TestApp, unique } from '../helpers/test-app.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -227,6 +228,29 @@ describe('webhook endpoints', () => {
     } finally {
       await b.close();
     }
+  });
+
+  it('keeps the secret sealed under the master key at rest, bound to its endpoint', async () => {
+    const r = await receiver();
+    const endpoint = await createEndpoint(t, r);
+    await t.req('POST', `/v1/webhooks/${endpoint.id}/rotate-secret`, { apiKey: t.adminKey, json: { graceSeconds: 60 } }).then((x) => {
+      secrets.push(x.body.secret);
+      return x;
+    });
+    const row = await t.app.services.storage.db
+      .selectFrom('webhookEndpoints')
+      .selectAll()
+      .where('id', '=', endpoint.id)
+      .executeTakeFirstOrThrow();
+    const raw = JSON.stringify(row);
+    expect(raw).not.toContain(endpoint.secret);
+    expect(raw).not.toContain(endpoint.secret.slice('whsec_'.length));
+    expect(row.secretSealed).toMatch(/^v1\./);
+    expect(row.previousSecretSealed).toMatch(/^v1\./);
+    const keyring = t.app.services.keyring;
+    expect(keyring.unwrap(row.previousSecretSealed as string, endpointSecretAad(endpoint.id)).toString()).toBe(endpoint.secret);
+    // Bound to its row: under another endpoint's label it does not open.
+    expect(() => keyring.unwrap(row.secretSealed, endpointSecretAad('another-endpoint'))).toThrow();
   });
 
   it('disabling stops new events; deleting drops the endpoint and its log', async () => {
