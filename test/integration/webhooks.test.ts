@@ -90,6 +90,27 @@ describe('webhook endpoints', () => {
     expect(list.text).not.toContain('whsec_');
   });
 
+  it('documents every route in /openapi.json with an operationId', async () => {
+    const doc = (await t.req('GET', '/openapi.json')).body;
+    const ops = [
+      ['/v1/webhooks', 'post', 'createWebhook'],
+      ['/v1/webhooks', 'get', 'listWebhooks'],
+      ['/v1/webhooks/{id}', 'get', 'getWebhook'],
+      ['/v1/webhooks/{id}', 'patch', 'updateWebhook'],
+      ['/v1/webhooks/{id}', 'delete', 'deleteWebhook'],
+      ['/v1/webhooks/{id}/rotate-secret', 'post', 'rotateWebhookSecret'],
+      ['/v1/webhooks/{id}/deliveries', 'get', 'listWebhookDeliveries'],
+      ['/v1/webhooks/{id}/deliveries/{deliveryId}/replay', 'post', 'replayWebhookDelivery'],
+    ] as const;
+    for (const [path, method, operationId] of ops) {
+      expect(doc.paths[path]?.[method], `${method} ${path}`).toMatchObject({
+        operationId,
+        tags: ['webhooks'],
+        summary: expect.any(String),
+      });
+    }
+  });
+
   it('validates event types and bodies with 400s', async () => {
     const r = await receiver();
     const unknownType = await t.req('POST', '/v1/webhooks', { apiKey: t.adminKey, json: { url: r.url, eventTypes: ['user.exploded'] } });
