@@ -251,6 +251,25 @@ describe('webhook endpoints', () => {
     }
   });
 
+  it('writes a delivery in the transaction of its event: an event that rolls back is never sent', async () => {
+    const r = await receiver();
+    const endpoint = await createEndpoint(t, r, { eventTypes: ['organization.updated'] });
+    const { storage, audit } = t.app.services;
+    const record = (marker: string) =>
+      audit.record(t.context(), { action: 'organization.updated', organizationId: t.defaultOrgId, data: { changedFields: [marker] } });
+    await expect(
+      storage.transaction(async () => {
+        await record('rolled-back');
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    await storage.transaction(() => record('committed'));
+    await r.until((x) => x.accepted().size === 1);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(r.received.map((x) => x.payload?.data.details.changedFields)).toEqual([['committed']]);
+    expect(await deliveries(t, endpoint.id)).toHaveLength(1);
+  });
+
   it('keeps the secret sealed under the master key at rest, bound to its endpoint', async () => {
     const r = await receiver();
     const endpoint = await createEndpoint(t, r);
