@@ -120,6 +120,9 @@ export function createWebhookDispatcher(deps: {
       if (status < 200 || status > 299) error = `http_${status}`;
     } catch (err) {
       error = reasonOf(err);
+      // Not the receiver's doing (an unreadable secret, a bug): the operator must hear of it. Never the secret itself.
+      if (error === 'internal')
+        log.error({ deliveryId: d.id, endpointId: endpoint.id, kind: (err as Error)?.name }, 'webhook attempt failed here');
     }
     const doneAt = now().toISOString();
     if (error === null) {
