@@ -214,7 +214,7 @@ describe('webhook endpoints', () => {
   });
 
   it('opens the circuit breaker after consecutive failures, pauses, then closes after a successful trial', async () => {
-    const b = await buildTestApp({ ...FAST, PORTCULLIS_WEBHOOKS_BREAKER_THRESHOLD: '3', PORTCULLIS_WEBHOOKS_BREAKER_COOLDOWN_MS: '1500' });
+    const b = await buildTestApp({ ...FAST, PORTCULLIS_WEBHOOKS_BREAKER_THRESHOLD: '3', PORTCULLIS_WEBHOOKS_BREAKER_COOLDOWN_MS: '3000' });
     try {
       const r = await receiver();
       let healthy = false;
@@ -235,7 +235,7 @@ describe('webhook endpoints', () => {
       expect(r.received.length).toBe(seen);
 
       // Half-open after the cool-down: one trial; it fails, the breaker opens again.
-      await r.until((x) => x.received.length === seen + 1, 5000);
+      await r.until((x) => x.received.length === seen + 1, 10_000);
       await new Promise((done) => setTimeout(done, 300));
       expect(r.received.length).toBe(seen + 1);
       const again = await b.req('GET', `/v1/webhooks/${endpoint.id}`, { apiKey: b.adminKey });
@@ -243,7 +243,7 @@ describe('webhook endpoints', () => {
 
       // The receiver recovers: the next trial succeeds, the breaker closes and everything is delivered.
       healthy = true;
-      await r.until((x) => x.accepted().size === 2, 8000);
+      await r.until((x) => x.accepted().size === 2, 15_000);
       const closed = await b.req('GET', `/v1/webhooks/${endpoint.id}`, { apiKey: b.adminKey });
       expect(closed.body.circuit).toEqual({ state: 'closed', consecutiveFailures: 0, openUntil: null });
     } finally {
