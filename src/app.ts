@@ -40,6 +40,7 @@ import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { uiRoutes } from './ui/index.js';
 import { createVaultDomain, type VaultInbox, type VaultService } from './vault/index.js';
+import { createWebhooksDomain, type WebhookDispatcher, type WebhooksService } from './webhooks/index.js';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -97,6 +98,10 @@ export interface Services {
   workload: WorkloadService;
   /** TOTP, recovery codes, the MFA sign-in step, email verification and password reset. */
   mfa: MfaDomain;
+  /** Webhook endpoints, their delivery logs and secrets. */
+  webhooks: WebhooksService;
+  /** Sends the webhook outbox (runs while the server listens). */
+  webhookDispatcher: WebhookDispatcher;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -156,7 +161,9 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const events = createEventBus({ state, log: log.child({ domain: 'events' }), afterCommit: storage.afterCommit });
 
   // The domains, in dependency order: each is built from what the ones before it answer.
-  const { audit, routes: auditRoutes } = createAuditDomain({ storage, events });
+  const webhooksDomain = createWebhooksDomain({ storage, config, keyring, events, log: log.child({ domain: 'webhooks' }) });
+  const { audit, routes: auditRoutes } = createAuditDomain({ storage, events, sinks: [webhooksDomain.auditSink] });
+  const webhooksWithAudit = webhooksDomain.withAudit(audit);
   const identity = createIdentityDomain({ storage, config, hasher, audit, events, log: log.child({ domain: 'identity' }) });
   const { organizations, users, apiKeys } = identity;
   const vaultDomain = await createVaultDomain({ storage, config, keyring, audit, state, log: log.child({ domain: 'vault' }) });
@@ -230,6 +237,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     idps: federation.idps,
     workload: federationRoutes.workload,
     mfa,
+    webhooks: webhooksWithAudit.webhooks,
+    webhookDispatcher: webhooksDomain.dispatcher,
   };
 
   await identity.bootstrap(announce);
@@ -266,7 +275,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), auth: 'none' };
   });
-  registerMetrics(app, config.metricsToken, events);
+  registerMetrics(app, config.metricsToken, events, webhooksDomain.metrics);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
   app.get(
@@ -314,9 +323,13 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(directoryDomain.routes);
   await app.register(federationRoutes.routes);
   await app.register(mfa.routes);
+  await app.register(webhooksWithAudit.routes);
   app.addHook('onListen', vaultDomain.listen);
+  // Only a serving instance sends webhooks (not the CLI's short-lived apps).
+  app.addHook('onListen', async () => webhooksDomain.dispatcher.start());
 
   app.addHook('onClose', async () => {
+    await webhooksDomain.dispatcher.stop();
     sessionsDomain.close();
     await vaultDomain.close();
     await events.stop();

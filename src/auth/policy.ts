@@ -38,6 +38,8 @@ export const ACTIONS = [
   'vault.write',
   'vault.reveal',
   'audit.read',
+  'webhook.read',
+  'webhook.write',
   // A directory (SCIM) provisioning the organization's users and groups.
   'directory.provision',
 ] as const;
@@ -59,7 +61,7 @@ export interface OrganizationTarget {
   kind: 'organization';
   id: string;
 }
-/** Something that belongs to one organization: an identity provider, a vault login, the audit log. */
+/** Something that belongs to one organization: an identity provider, a vault login, the audit log, a webhook endpoint. */
 export interface ResourceTarget {
   kind: 'resource';
   organizationId: string;
@@ -95,6 +97,8 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'vault.write': 'logins:write',
   'vault.reveal': 'logins:reveal',
   'audit.read': 'audit:read',
+  'webhook.read': 'webhooks:read',
+  'webhook.write': 'webhooks:write',
   'directory.provision': 'users:write',
 };
 
@@ -123,6 +127,8 @@ const ADMINISTRATORS_ONLY: ReadonlySet<Action> = new Set([
   'organization.update',
   'idp.write',
   'audit.read',
+  'webhook.read',
+  'webhook.write',
   'directory.provision',
 ]);
 

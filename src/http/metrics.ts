@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Secret, secretEquals } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 
@@ -36,10 +36,17 @@ const METRICS_SCHEMA = {
  * answers 404 `route.not_found` (it stays in the OpenAPI document, which does not depend on the
  * configuration): route names, error rates and process figures help an attacker map the service.
  */
+/** What the webhooks domain reports: attempts by outcome since start, and the deliveries waiting. */
+export interface WebhookMetricsSource {
+  counts(): Readonly<{ succeeded: number; failed: number; abandoned: number }>;
+  outboxDepth(): Promise<number>;
+}
+
 export function registerMetrics(
   app: FastifyInstance,
   token: Secret | undefined,
   broadcasts?: { broadcastFailures(): Readonly<Record<string, number>> },
+  webhooks?: WebhookMetricsSource,
 ): Registry | undefined {
   if (!token) {
     app.get('/metrics', { config: { auth: 'none' }, schema: METRICS_SCHEMA }, async () => {
@@ -59,6 +66,26 @@ export function registerMetrics(
       collect() {
         this.reset();
         for (const [topic, count] of Object.entries(broadcasts.broadcastFailures())) this.inc({ topic }, count);
+      },
+    });
+  }
+  if (webhooks) {
+    new Counter({
+      name: 'portcullis_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by this instance, by outcome (succeeded, failed and retried later, abandoned after the retry window)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [outcome, count] of Object.entries(webhooks.counts())) this.inc({ outcome }, count);
+      },
+    });
+    new Gauge({
+      name: 'portcullis_webhook_outbox_depth',
+      help: 'Webhook deliveries waiting to be sent (pending, every instance)',
+      registers: [registry],
+      async collect() {
+        this.set(await webhooks.outboxDepth());
       },
     });
   }

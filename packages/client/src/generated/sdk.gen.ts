@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenIdConfigurationData, GetOpenIdConfigurationErrors, GetOpenIdConfigurationResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetUserData, GetUserErrors, GetUserResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen.js';
+import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenIdConfigurationData, GetOpenIdConfigurationErrors, GetOpenIdConfigurationResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -991,4 +991,136 @@ export const resetPassword = <ThrowOnError extends boolean = false>(options: Opt
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * List the organization’s webhook endpoints
+ *
+ * Oldest first, `pageSize` at a time; `nextPageToken` is empty on the last page. Secrets are never listed.
+ */
+export const listWebhooks = <ThrowOnError extends boolean = false>(options?: Options<ListWebhooksData, ThrowOnError>) => (options?.client ?? client).get<ListWebhooksResponses, ListWebhooksErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/webhooks',
+    ...options
+});
+
+/**
+ * Create a webhook endpoint
+ *
+ * Events of the caller’s organization whose audit action is in `eventTypes` (or every action with `*`) are POSTed to `url`, signed per Standard Webhooks. The signing `secret` is in this response only; it is stored encrypted.
+ */
+export const createWebhook = <ThrowOnError extends boolean = false>(options: Options<CreateWebhookData, ThrowOnError>) => (options.client ?? client).post<CreateWebhookResponses, CreateWebhookErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/webhooks',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a webhook endpoint and its delivery log
+ *
+ * Deliveries still queued for it are dropped.
+ */
+export const deleteWebhook = <ThrowOnError extends boolean = false>(options: Options<DeleteWebhookData, ThrowOnError>) => (options.client ?? client).delete<DeleteWebhookResponses, DeleteWebhookErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/webhooks/{id}',
+    ...options
+});
+
+/**
+ * Get a webhook endpoint
+ *
+ * With its circuit breaker’s state. Never its secret.
+ */
+export const getWebhook = <ThrowOnError extends boolean = false>(options: Options<GetWebhookData, ThrowOnError>) => (options.client ?? client).get<GetWebhookResponses, GetWebhookErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/webhooks/{id}',
+    ...options
+});
+
+/**
+ * Update a webhook endpoint
+ *
+ * Changes the URL, description, event types or `enabled`. A disabled endpoint receives no new events; what is already queued waits. Enabling it or changing its URL closes its circuit breaker.
+ */
+export const updateWebhook = <ThrowOnError extends boolean = false>(options: Options<UpdateWebhookData, ThrowOnError>) => (options.client ?? client).patch<UpdateWebhookResponses, UpdateWebhookErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/webhooks/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Replace a webhook endpoint’s signing secret
+ *
+ * Answers the new `secret` once. For `graceSeconds` (default `PORTCULLIS_WEBHOOKS_SECRET_GRACE`) every delivery carries two signatures, under the new and the old secret, so a receiver verifying with either accepts it.
+ */
+export const rotateWebhookSecret = <ThrowOnError extends boolean = false>(options: Options<RotateWebhookSecretData, ThrowOnError>) => (options.client ?? client).post<RotateWebhookSecretResponses, RotateWebhookSecretErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/webhooks/{id}/rotate-secret',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * A webhook endpoint’s delivery log
+ *
+ * Newest first: each event queued for the endpoint, its status (`pending`, `succeeded`, `failed` = given up after the retry window), attempts, the last answer’s status or failure reason, and the body sent.
+ */
+export const listWebhookDeliveries = <ThrowOnError extends boolean = false>(options: Options<ListWebhookDeliveriesData, ThrowOnError>) => (options.client ?? client).get<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/webhooks/{id}/deliveries',
+    ...options
+});
+
+/**
+ * Send a delivery again
+ *
+ * Queues the same event (same body, same `webhook-id`) for the endpoint as a new delivery with a fresh retry window; answers it (202).
+ */
+export const replayWebhookDelivery = <ThrowOnError extends boolean = false>(options: Options<ReplayWebhookDeliveryData, ThrowOnError>) => (options.client ?? client).post<ReplayWebhookDeliveryResponses, ReplayWebhookDeliveryErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/webhooks/{id}/deliveries/{deliveryId}/replay',
+    ...options
 });

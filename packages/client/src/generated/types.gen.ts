@@ -107,6 +107,82 @@ export type User = {
 };
 
 /**
+ * Webhook
+ */
+export type Webhook = {
+    id: string;
+    /**
+     * `webhooks/{id}`
+     */
+    name: string;
+    url: string;
+    description: string;
+    eventTypes: Array<string>;
+    enabled: boolean;
+    circuit: {
+        state: 'closed' | 'open' | 'half_open';
+        consecutiveFailures: number;
+        openUntil: string | null;
+    };
+    previousSecretExpiresAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+};
+
+/**
+ * WebhookWithSecret
+ */
+export type WebhookWithSecret = {
+    id: string;
+    /**
+     * `webhooks/{id}`
+     */
+    name: string;
+    url: string;
+    description: string;
+    eventTypes: Array<string>;
+    enabled: boolean;
+    circuit: {
+        state: 'closed' | 'open' | 'half_open';
+        consecutiveFailures: number;
+        openUntil: string | null;
+    };
+    previousSecretExpiresAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    /**
+     * The signing secret (`whsec_…`), shown only in this response.
+     */
+    secret: string;
+};
+
+/**
+ * WebhookDelivery
+ */
+export type WebhookDelivery = {
+    id: string;
+    webhookId: string;
+    /**
+     * The `webhook-id` header: the same on every attempt and replay.
+     */
+    eventId: string;
+    eventType: string;
+    status: 'pending' | 'succeeded' | 'failed';
+    attempts: number;
+    nextAttemptAt: string | null;
+    lastAttemptAt: string | null;
+    lastResponseStatus: number | null;
+    lastError: string | null;
+    replayOf: string | null;
+    createdAt: string;
+    deliveredAt: string | null;
+    /**
+     * The body sent: `{type, timestamp, data}`.
+     */
+    payload: unknown;
+};
+
+/**
  * WorkloadIdentityConfig
  */
 export type WorkloadIdentityConfig = {
@@ -265,7 +341,7 @@ export type UpdateUserRequest = {
 export type CreateApiKeyRequest = {
     name: string;
     description?: string;
-    scopes?: Array<'users:read' | 'users:write' | 'credentials:write' | 'apikeys:write' | 'profile:write' | 'organizations:write' | 'idps:write' | 'logins:read' | 'logins:write' | 'logins:reveal' | 'audit:read'>;
+    scopes?: Array<'users:read' | 'users:write' | 'credentials:write' | 'apikeys:write' | 'profile:write' | 'organizations:write' | 'idps:write' | 'logins:read' | 'logins:write' | 'logins:reveal' | 'audit:read' | 'webhooks:read' | 'webhooks:write'>;
     permissions?: number;
     expireDate?: string;
 };
@@ -1352,6 +1428,32 @@ export type PasswordResetConfirmRequest = {
      */
     token: string;
     newPassword: string;
+};
+
+/**
+ * CreateWebhook
+ */
+export type CreateWebhook = {
+    /**
+     * Where deliveries are POSTed: https, on a public address (http and private addresses only with PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE_HOSTS).
+     */
+    url: string;
+    description?: string;
+    eventTypes: Array<string>;
+    enabled?: boolean;
+};
+
+/**
+ * UpdateWebhook
+ */
+export type UpdateWebhook = {
+    /**
+     * Where deliveries are POSTed: https, on a public address (http and private addresses only with PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE_HOSTS).
+     */
+    url?: string;
+    description?: string;
+    eventTypes?: Array<string>;
+    enabled?: boolean;
 };
 
 export type GetMetricsData = {
@@ -4724,3 +4826,428 @@ export type ResetPasswordResponses = {
 };
 
 export type ResetPasswordResponse = ResetPasswordResponses[keyof ResetPasswordResponses];
+
+export type ListWebhooksData = {
+    body?: never;
+    path?: never;
+    query?: {
+        pageSize?: number;
+        pageToken?: string;
+    };
+    url: '/v1/webhooks';
+};
+
+export type ListWebhooksErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ListWebhooksError = ListWebhooksErrors[keyof ListWebhooksErrors];
+
+export type ListWebhooksResponses = {
+    /**
+     * OK
+     */
+    200: {
+        webhooks: Array<Webhook>;
+        nextPageToken: string;
+    };
+};
+
+export type ListWebhooksResponse = ListWebhooksResponses[keyof ListWebhooksResponses];
+
+export type CreateWebhookData = {
+    body: CreateWebhook;
+    path?: never;
+    query?: never;
+    url: '/v1/webhooks';
+};
+
+export type CreateWebhookErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type CreateWebhookError = CreateWebhookErrors[keyof CreateWebhookErrors];
+
+export type CreateWebhookResponses = {
+    /**
+     * Created
+     */
+    201: WebhookWithSecret;
+};
+
+export type CreateWebhookResponse = CreateWebhookResponses[keyof CreateWebhookResponses];
+
+export type DeleteWebhookData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhooks/{id}';
+};
+
+export type DeleteWebhookErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type DeleteWebhookError = DeleteWebhookErrors[keyof DeleteWebhookErrors];
+
+export type DeleteWebhookResponses = {
+    /**
+     * OK
+     */
+    200: {
+        success: boolean;
+    };
+};
+
+export type DeleteWebhookResponse = DeleteWebhookResponses[keyof DeleteWebhookResponses];
+
+export type GetWebhookData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhooks/{id}';
+};
+
+export type GetWebhookErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type GetWebhookError = GetWebhookErrors[keyof GetWebhookErrors];
+
+export type GetWebhookResponses = {
+    /**
+     * OK
+     */
+    200: Webhook;
+};
+
+export type GetWebhookResponse = GetWebhookResponses[keyof GetWebhookResponses];
+
+export type UpdateWebhookData = {
+    body: UpdateWebhook;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhooks/{id}';
+};
+
+export type UpdateWebhookErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type UpdateWebhookError = UpdateWebhookErrors[keyof UpdateWebhookErrors];
+
+export type UpdateWebhookResponses = {
+    /**
+     * OK
+     */
+    200: Webhook;
+};
+
+export type UpdateWebhookResponse = UpdateWebhookResponses[keyof UpdateWebhookResponses];
+
+export type RotateWebhookSecretData = {
+    body: {
+        /**
+         * How long the old secret keeps signing beside the new one (default PORTCULLIS_WEBHOOKS_SECRET_GRACE); 0 drops it now.
+         */
+        graceSeconds?: number;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhooks/{id}/rotate-secret';
+};
+
+export type RotateWebhookSecretErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type RotateWebhookSecretError = RotateWebhookSecretErrors[keyof RotateWebhookSecretErrors];
+
+export type RotateWebhookSecretResponses = {
+    /**
+     * OK
+     */
+    200: WebhookWithSecret;
+};
+
+export type RotateWebhookSecretResponse = RotateWebhookSecretResponses[keyof RotateWebhookSecretResponses];
+
+export type ListWebhookDeliveriesData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        status?: 'pending' | 'succeeded' | 'failed';
+        pageSize?: number;
+        pageToken?: string;
+    };
+    url: '/v1/webhooks/{id}/deliveries';
+};
+
+export type ListWebhookDeliveriesErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
+
+export type ListWebhookDeliveriesResponses = {
+    /**
+     * OK
+     */
+    200: {
+        deliveries: Array<WebhookDelivery>;
+        nextPageToken: string;
+    };
+};
+
+export type ListWebhookDeliveriesResponse = ListWebhookDeliveriesResponses[keyof ListWebhookDeliveriesResponses];
+
+export type ReplayWebhookDeliveryData = {
+    body?: never;
+    path: {
+        id: string;
+        deliveryId: string;
+    };
+    query?: never;
+    url: '/v1/webhooks/{id}/deliveries/{deliveryId}/replay';
+};
+
+export type ReplayWebhookDeliveryErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ReplayWebhookDeliveryError = ReplayWebhookDeliveryErrors[keyof ReplayWebhookDeliveryErrors];
+
+export type ReplayWebhookDeliveryResponses = {
+    /**
+     * Default Response
+     */
+    202: WebhookDelivery;
+};
+
+export type ReplayWebhookDeliveryResponse = ReplayWebhookDeliveryResponses[keyof ReplayWebhookDeliveryResponses];
