@@ -174,6 +174,9 @@ describe('policy: organizations and their resources', () => {
     // Revealing a secret is never a default: only a key that names the scope.
     { action: 'vault.reveal', session: [false, false, false, false], key: [false, true, true, true] },
     { action: 'directory.provision', session: [false, true, true, true], key: [false, true, true, true] },
+    // Issue 20: bulk import and export are for administrators, and a key needs the scope by name.
+    { action: 'user.import', session: [false, true, true, true], key: [false, true, true, true] },
+    { action: 'user.export', session: [false, true, true, true], key: [false, true, true, true] },
   ];
   const ranks: Role[] = ['member', 'admin', 'owner', 'superadmin'];
   const targetOf = (action: Action, organizationId = ORG): Target =>
