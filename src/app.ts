@@ -29,8 +29,10 @@ import { createMfaDomain, type MfaDomain } from './mfa/index.js';
 import { createPortabilityDomain, type PortabilityService } from './portability/index.js';
 import {
   type AccountService,
+  accountKey,
   createLoginThrottle,
   createSessionsDomain,
+  identifierKey,
   type SessionsService,
   type SigningKeyStore,
 } from './sessions/index.js';
@@ -187,7 +189,22 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   });
   const { sessions, account, keys } = sessionsDomain;
   const federationRoutes = federation.withSessions(sessions, loginSteps);
-  const directoryDomain = createDirectoryDomain({ storage, config, users, organizations, audit });
+  const accountKeys = (user: { id: string; userName: string; email: string | null }) => [
+    accountKey(user.id),
+    identifierKey(user.userName),
+    ...(user.email ? [identifierKey(user.email)] : []),
+  ];
+  const directoryDomain = createDirectoryDomain({
+    storage,
+    config,
+    users,
+    organizations,
+    audit,
+    helloId: {
+      lock: { isLocked: (user) => throttle.isThrottled(accountKeys(user)), unlock: (user) => throttle.succeed(accountKeys(user)) },
+      resetMfa: (ctx, user) => mfa.mfa.resetByAdministrator(ctx, user),
+    },
+  });
   const portabilityDomain = createPortabilityDomain({ config, users, audit });
   const verifiers: CredentialVerifiers = {
     accessToken: (token, via) => sessions.verifyAccessToken(token, via),

@@ -505,6 +505,12 @@ export function createUsersService(deps: UsersDeps) {
       await repo.updateById(user.id, { mfaEnabled: enabled, updatedAt: ctx.now.toISOString() });
     },
 
+    /** An administrator's MFA reset (the MFA domain removed the factors, in its transaction). */
+    async clearMfaByAdministrator(ctx: RequestContext, user: User): Promise<void> {
+      authorize(ctx.principal, 'user.reset_mfa', userTarget(user));
+      await repo.updateById(user.id, { mfaEnabled: false, updatedAt: ctx.now.toISOString() });
+    },
+
     /** A successful sign-in (password, MFA step, identity provider, workload token). */
     async recordLogin(userId: string, at: string): Promise<void> {
       await repo.updateById(userId, { lastLoginAt: at });
