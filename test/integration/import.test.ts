@@ -93,6 +93,20 @@ describe('POST /v1/users:import with hashes made by other tools', () => {
   });
 });
 
+describe('passwords as typed', () => {
+  it('a foreign hash of a password that NFKC normalization changes still verifies, and is rehashed to its NFKC form', async () => {
+    const userName = unique('imp-nfkc-');
+    const typed = 'ﬁve ligatures ﬁne';
+    expect(typed.normalize('NFKC')).not.toBe(typed);
+    const { passwordHash } = opensslSha512Crypt(typed);
+    expect((await importLines(ndjson([{ userName, passwordHash }]))).body.created).toBe(1);
+    expect((await login(userName, typed)).status).toBe(200);
+    expect(await storedHash(userName)).toMatch(/^\$argon2id\$/);
+    expect((await login(userName, typed)).status).toBe(200);
+    expect((await login(userName, typed.normalize('NFKC'))).status).toBe(200);
+  });
+});
+
 describe('per-line errors, idempotent updates, options', () => {
   it('answers {line, field, reason} for each refused line and imports the others', async () => {
     const good = unique('imp-good-');
