@@ -13,7 +13,7 @@
  * BENCH_LOGOUT_POOL (sessions for the logout row), BENCH_VAULT_LOGINS (logins the upsert row stores, default 10000).
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -392,6 +392,62 @@ async function scalingSuite(envFor: (port: number) => Record<string, string>): P
   }
 }
 
+// ---------- import (issue 20) ----------
+
+/** Users in the import file (BENCH_IMPORT_USERS; default 100,000, 10,000 with BENCH_QUICK). */
+const IMPORT_USERS = Number(process.env.BENCH_IMPORT_USERS ?? (QUICK ? 10_000 : 100_000));
+
+/** A JSON lines file of users with precomputed cheap hashes ({SSHA512}: one SHA-512 each), written once per run. */
+function importFile(dir: string): string {
+  const file = join(dir, 'import.jsonl');
+  const lines: string[] = [];
+  for (let i = 0; i < IMPORT_USERS; i++) {
+    const salt = randomBytes(8);
+    const hash = createHash('sha512').update(`bench password ${i}`).update(salt).digest();
+    lines.push(
+      JSON.stringify({
+        userName: `bench-import-${i}`,
+        email: `bench-import-${i}@example.test`,
+        firstName: 'Bench',
+        lastName: `User ${i}`,
+        externalId: `ext-${i}`,
+        groups: ['imported'],
+        passwordHash: `{SSHA512}${Buffer.concat([hash, salt]).toString('base64')}`,
+      }),
+    );
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** `portcullis import` of the file, then a re-run that must change nothing; rows give users per second. */
+async function importSuite(backend: Backend, env: Record<string, string>, file: string): Promise<void> {
+  const args = FROM_SOURCE ? ['--import', 'tsx', 'src/cli/index.ts'] : ['dist/cli/index.js'];
+  for (const run of ['first', 're-run'] as const) {
+    log(`${backend}: import of ${IMPORT_USERS} users (${run})`);
+    const t0 = performance.now();
+    const out = await runToEnd([...args, 'import', file, '--no-progress'], env, ROOT);
+    const seconds = (performance.now() - t0) / 1000;
+    const report = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
+      created: number;
+      updated: number;
+      unchanged: number;
+      failed: number;
+    };
+    const wrong = run === 'first' ? IMPORT_USERS - report.created : report.created + report.updated;
+    const rps = IMPORT_USERS / seconds;
+    rows.push({
+      scenario:
+        run === 'first'
+          ? `import ${fmt(IMPORT_USERS)} users (\`portcullis import\`, {SSHA512} hashes), users/s`
+          : `import re-run of the same file (changes nothing), users/s`,
+      backend,
+      m: { rps, p50: Number.NaN, p99: Number.NaN, errors: report.failed + wrong, total: IMPORT_USERS, failures: {} },
+      note: `${fmt(seconds, 1)} s wall, process start included; created ${report.created}, updated ${report.updated}, unchanged ${report.unchanged}`,
+    });
+  }
+}
+
 // ---------- PostgreSQL + Redis plumbing ----------
 
 async function pgAvailable(): Promise<boolean> {
@@ -537,6 +593,8 @@ async function main(): Promise<void> {
     const sqliteDir = join(tmp, 'sqlite');
     mkdirSync(sqliteDir);
     await portcullisSuite('SQLite', portcullisEnv(sqliteDir, await freePort()), { BA_DATA_DIR: sqliteDir });
+    const imports = importFile(tmp);
+    await importSuite('SQLite', portcullisEnv(sqliteDir, await freePort()), imports);
 
     if (process.env.BENCH_SKIP_PG === '1') notes.push('PostgreSQL + Redis rows skipped (BENCH_SKIP_PG=1).');
     else if (!(await pgAvailable())) notes.push(`PostgreSQL + Redis rows skipped: ${PG_BASE} is not reachable.`);
@@ -557,6 +615,7 @@ async function main(): Promise<void> {
         pgAdmin('analyze vault_logins', dbUrl),
       );
       await scalingSuite(pgEnv);
+      await importSuite('PostgreSQL + Redis', pgEnv(await freePort()), imports);
     }
 
     const seconds = (performance.now() - t0) / 1000;

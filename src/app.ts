@@ -29,10 +29,13 @@ import {
 import { type ApiKeysService, createIdentityDomain, type OrganizationsService, UserSchema, type UsersService } from './identity/index.js';
 import { createMailer, type Mailer } from './mail/index.js';
 import { createMfaDomain, type MfaDomain } from './mfa/index.js';
+import { createPortabilityDomain, type PortabilityService } from './portability/index.js';
 import {
   type AccountService,
+  accountKey,
   createLoginThrottle,
   createSessionsDomain,
+  identifierKey,
   type SessionsService,
   type SigningKeyStore,
 } from './sessions/index.js';
@@ -92,6 +95,8 @@ export interface Services {
   directory: DirectoryService;
   /** SCIM 2.0 provisioning. */
   scim: ScimService;
+  /** Import and export of users with their password hashes (issue 20). */
+  portability: PortabilityService;
   /** Identity providers (federation domain). */
   idps: IdpsService;
   /** Workload identity token exchange (federation domain). */
@@ -206,7 +211,23 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   });
   const { sessions, account, keys } = sessionsDomain;
   const federationRoutes = federation.withSessions(sessions, loginSteps);
-  const directoryDomain = createDirectoryDomain({ storage, config, users, organizations, audit });
+  const accountKeys = (user: { id: string; userName: string; email: string | null }) => [
+    accountKey(user.id),
+    identifierKey(user.userName),
+    ...(user.email ? [identifierKey(user.email)] : []),
+  ];
+  const directoryDomain = createDirectoryDomain({
+    storage,
+    config,
+    users,
+    organizations,
+    audit,
+    helloId: {
+      lock: { isLocked: (user) => throttle.isThrottled(accountKeys(user)), unlock: (user) => throttle.succeed(accountKeys(user)) },
+      resetMfa: (ctx, user) => mfa.mfa.resetByAdministrator(ctx, user),
+    },
+  });
+  const portabilityDomain = createPortabilityDomain({ config, users, audit });
   const verifiers: CredentialVerifiers = {
     accessToken: (token, via) => sessions.verifyAccessToken(token, via),
     apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
@@ -234,6 +255,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     vaultInbox: vaultDomain.inbox,
     directory: directoryDomain.directory,
     scim: directoryDomain.scim,
+    portability: portabilityDomain.portability,
     idps: federation.idps,
     workload: federationRoutes.workload,
     mfa,
@@ -321,6 +343,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(uiRoutes);
   await app.register(vaultDomain.routes);
   await app.register(directoryDomain.routes);
+  await app.register(portabilityDomain.routes);
   await app.register(federationRoutes.routes);
   await app.register(mfa.routes);
   await app.register(webhooksWithAudit.routes);

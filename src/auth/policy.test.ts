@@ -177,6 +177,9 @@ describe('policy: organizations and their resources', () => {
     // Webhook endpoints (their URLs and secrets decide where the organization's events go): administrators only.
     { action: 'webhook.read', session: [false, true, true, true], key: [false, true, true, true] },
     { action: 'webhook.write', session: [false, true, true, true], key: [false, true, true, true] },
+    // Issue 20: bulk import and export are for administrators, and a key needs the scope by name.
+    { action: 'user.import', session: [false, true, true, true], key: [false, true, true, true] },
+    { action: 'user.export', session: [false, true, true, true], key: [false, true, true, true] },
   ];
   const ranks: Role[] = ['member', 'admin', 'owner', 'superadmin'];
   const targetOf = (action: Action, organizationId = ORG): Target =>

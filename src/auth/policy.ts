@@ -19,6 +19,9 @@ export const ACTIONS = [
   'user.delete',
   'user.reset_mfa',
   'user.set_groups',
+  // Moving users in and out in bulk (`POST /v1/users:import`, `portcullis import` / `export`).
+  'user.import',
+  'user.export',
   // The signed-in user's own account (`/v1/auth/*`).
   'self.update_profile',
   'self.change_email',
@@ -82,6 +85,8 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'user.delete': 'users:write',
   'user.reset_mfa': 'users:write',
   'user.set_groups': 'users:write',
+  'user.import': 'users:import',
+  'user.export': 'users:export',
   'self.update_profile': 'profile:write',
   'self.change_email': null,
   'self.change_password': null,
@@ -124,6 +129,8 @@ const ENDS_OWNERSHIP: ReadonlySet<Action> = new Set(['user.change_roles', 'user.
 const ADMINISTRATORS_ONLY: ReadonlySet<Action> = new Set([
   'user.create',
   'user.set_groups',
+  'user.import',
+  'user.export',
   'organization.update',
   'idp.write',
   'audit.read',

@@ -2,6 +2,10 @@
 export const SCOPES = [
   'users:read',
   'users:write',
+  /** Bulk import with foreign password hashes (issue 20): only ever granted by name, never by a permissions bitmask. */
+  'users:import',
+  /** Bulk export of users with their password hashes. */
+  'users:export',
   'credentials:write',
   'apikeys:write',
   'profile:write',

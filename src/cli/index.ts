@@ -5,6 +5,7 @@ import { ConfigError } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { registerAdminCommands } from './admin.js';
 import { registerKeyCommands } from './keys.js';
+import { registerPortabilityCommands } from './portability.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -48,6 +49,7 @@ program
 
 registerAdminCommands(program);
 registerKeyCommands(program);
+registerPortabilityCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`portcullis: configuration error: ${err.message}`);

@@ -266,6 +266,20 @@ export const ConfigSchema = Type.Object({
     0,
     1_000_000,
   ),
+  /** Largest body of `POST /v1/users:import`, bytes (the CLI reads files of any size). */
+  importMaxBytes: integer(
+    { env: 'PORTCULLIS_IMPORT_MAX_BYTES', description: 'Largest body of `POST /v1/users:import` (413 above); the CLI has no limit.' },
+    16 * 1_048_576,
+    1024,
+    512 * 1_048_576,
+  ),
+  /** Most users one `POST /v1/users:import` takes. */
+  importMaxUsers: integer(
+    { env: 'PORTCULLIS_IMPORT_MAX_USERS', description: 'Most users (lines) one `POST /v1/users:import` takes (413 above).' },
+    10_000,
+    1,
+    1_000_000,
+  ),
   /** Largest request body, bytes; a larger one is a 413. */
   bodyLimitBytes: integer(
     { env: 'PORTCULLIS_BODY_LIMIT_BYTES', description: 'Largest accepted request body (413 above).' },

@@ -1,4 +1,14 @@
 export { createMasterKeyring, keyId, type MasterKeyring, open, seal } from './envelope.js';
+export {
+  type FirebaseHashConfig,
+  type ForeignScheme,
+  firebaseHash,
+  HashFormatError,
+  keycloakCredentialHash,
+  type NormalizedHash,
+  normalizeForeignHash,
+  verifyForeignHash,
+} from './foreign-hash.js';
 export { isPlaceholderKey } from './key-strength.js';
 export { type Argon2Params, createPasswordHasher, type PasswordHasher } from './password.js';
 export { constantTimeEqual, newId, randomToken, secretEquals, sha256Hex } from './random.js';

@@ -1,4 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
+import { verifyForeignHash } from './foreign-hash.js';
 import { createSemaphore } from './semaphore.js';
 
 /** argon2id cost parameters and how many hashes may run at once (config's `argon2`). */
@@ -12,7 +13,11 @@ export interface Argon2Params {
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  /** Verifies; never throws on a malformed stored hash (answers false). */
+  /**
+   * Verifies; never throws on a malformed stored hash (answers false). Hashes imported from other
+   * systems (bcrypt, scrypt, PBKDF2, crypt formats…, see `foreign-hash.ts`) verify too; `needsRehash`
+   * is true for them, so the first successful sign-in stores argon2id.
+   */
   verify(storedHash: string, password: string): Promise<boolean>;
   /** Burns the same time as a real verify, for users that do not exist. */
   verifyDummy(password: string): Promise<void>;
@@ -43,7 +48,7 @@ export function createPasswordHasher(params: Argon2Params): PasswordHasher {
   return {
     hash: (password) => gate.run(() => hash(password, options)),
     async verify(storedHash, password) {
-      if (!storedHash.startsWith('$argon2')) return false;
+      if (!storedHash.startsWith('$argon2')) return gate.run(() => verifyForeignHash(storedHash, password));
       try {
         return await gate.run(() => verify(storedHash, password));
       } catch {

@@ -5,10 +5,12 @@ import type { OrganizationsService, UsersService } from '../identity/index.js';
 import type { Storage } from '../storage/index.js';
 import { directoryRoutes } from './directory.routes.js';
 import { createDirectoryService } from './directory.service.js';
+import { createHelloIdService, type HelloIdDeps } from './helloid/helloid.service.js';
 import { createScimRepo } from './scim/scim.repo.js';
 import { createScimService } from './scim/scim.service.js';
 
 export { type DirectoryService, USER_NOT_FOUND_MESSAGE } from './directory.service.js';
+export type { HelloIdDeps, HelloIdService } from './helloid/helloid.service.js';
 export { ScimErrorSchema } from './scim/scim.schemas.js';
 export type { ScimService } from './scim/scim.service.js';
 
@@ -19,8 +21,11 @@ export function createDirectoryDomain(deps: {
   users: UsersService;
   organizations: OrganizationsService;
   audit: AuditService;
+  /** HelloID's `isLocked` / unlock (the sign-in back-off) and `resetMFA` (the MFA domain). */
+  helloId: Omit<HelloIdDeps, 'users'>;
 }) {
   const directory = createDirectoryService({ users: deps.users, organizations: deps.organizations });
+  const helloId = createHelloIdService({ users: deps.users, ...deps.helloId });
   const scim = createScimService({
     repo: createScimRepo(deps.storage.executor),
     transaction: deps.storage.transaction,
@@ -29,7 +34,7 @@ export function createDirectoryDomain(deps: {
     baseUrl: `${deps.config.publicUrl.replace(/\/$/, '')}/scim/v2`,
   });
   const routes: FastifyPluginAsync = async (app) => {
-    await app.register(directoryRoutes, { services: { directory, scim } });
+    await app.register(directoryRoutes, { services: { directory, scim, helloId } });
   };
-  return { directory, scim, routes };
+  return { directory, scim, helloId, routes };
 }

@@ -24,6 +24,7 @@ export { DEFAULT_POLICY, type Organization, type OrganizationPolicy } from './or
 export type { OrganizationsService } from './organizations/organizations.service.js';
 export { checkPassword, normalizePassword } from './password-policy.js';
 export type { UserSetting } from './users/settings.repo.js';
+export type { ImportBatchResult, ImportedUser, ImportLineError, ImportOptions } from './users/users.import.js';
 export { presentApiKey, presentUser } from './users/users.present.js';
 export {
   PROFILE_FIELDS,

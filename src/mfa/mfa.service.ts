@@ -317,9 +317,23 @@ export function createMfaService(deps: MfaDeps) {
     return user;
   }
 
+  /**
+   * An administrator resets a user's MFA (HelloID's `resetMFA`): the factors go, the user enrols
+   * anew. The policy decides (`user.reset_mfa`: the actor outranks the user).
+   */
+  async function resetByAdministrator(ctx: RequestContext, user: User): Promise<void> {
+    authorize(ctx.principal, 'user.reset_mfa', userTarget(user));
+    await transaction(async () => {
+      await repo.deleteAllForUser(user.id);
+      await users.clearMfaByAdministrator(ctx, user);
+      await audit.recordFor(ctx, user, { action: 'user.mfa_reset', data: { wasEnabled: user.mfaEnabled } });
+    });
+  }
+
   return {
     options,
     verifyFactor,
+    resetByAdministrator,
     mfaUpdate,
     secondFactor,
     completeMfa,

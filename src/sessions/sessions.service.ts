@@ -236,6 +236,11 @@ export function createSessionsService(deps: SessionsDeps) {
     let reason = 'unknown_user';
     if (user?.passwordHash) {
       ok = await hasher.verify(user.passwordHash, password);
+      // Why: a hash imported from another system (issue 20) was made over the password as typed, not
+      // its NFKC form; the rehash below then stores the NFKC form like every hash made here.
+      if (!ok && password !== input.password && hasher.needsRehash(user.passwordHash)) {
+        ok = await hasher.verify(user.passwordHash, input.password);
+      }
       reason = ok ? '' : 'wrong_password';
       if (ok && user.state !== 'ACTIVE') [ok, reason] = [false, 'inactive_user'];
       if (ok && user.userType === 'WORKLOAD_IDENTITY') [ok, reason] = [false, 'workload_identity'];

@@ -72,6 +72,11 @@ export function createLoginThrottle(state: SharedState, options: ThrottleOptions
       }
       return longest;
     },
+    /** True while any of the keys is in a back-off (HelloID's `isLocked`). */
+    async isThrottled(keys: string | readonly string[]): Promise<boolean> {
+      const states = await Promise.all(keysOf(keys).map((key) => blocks.get(key)));
+      return states.some((b) => b !== undefined && b !== null && !b.allowed && b.resetMs > 0);
+    },
     /** Forgets the failures and any back-off of every key. */
     async succeed(keys: string | readonly string[]): Promise<void> {
       await Promise.all(keysOf(keys).flatMap((key) => [failures.reset(key), blocks.reset(key)]));

@@ -55,6 +55,8 @@ export interface UsersTable {
   mfaEnabled: Bool;
   lastLoginAt: Iso | null;
   profileSource: string | null;
+  /** JSON object of string values (HelloID's `userAttributes`), or null. */
+  userAttributes: string | null;
   createdAt: Iso;
   updatedAt: Iso;
 }

@@ -413,7 +413,7 @@ describe('seed 003: addUserCredentials', () => {
     for (const path of [
       '/api/v1/users/addUserCredentials/{userNameOrGUID}',
       '/api/v1/users/addUserCredentialsByUserSid/{adSid}',
-      '/api/v1/users/{userNameOrGUID}',
+      '/api/v1/users/{identifier}',
     ]) {
       expect(doc.paths[path]?.post?.responses, path).toHaveProperty('200');
       expect(Object.keys(doc.paths[path].post.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404']));

@@ -237,7 +237,7 @@ describe(`portcullis keys rotate-master, end to end (${PG_URL ? 'PostgreSQL + Re
     expect(help.stdout).toMatch(
       /PORTCULLIS_PREVIOUS_MASTER_KEY[\s\S]*Run it once more with only the new key[\s\S]*Restart every instance with only the new key/,
     );
-  });
+  }, 300_000);
 
   it('keeps MFA sign-in, vault TOTP and reveal, and IdP sign-in working with only the new key', async () => {
     // 1. A server on the old key, and data sealed under it.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { Secret as OtpSecret, TOTP } from 'otpauth';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { createMasterKeyring, createSealedRegistry, keyId, Secret } from '../../src/crypto/index.js';
 import { createVaultService, vaultSealedColumns } from '../../src/vault/index.js';
@@ -76,6 +76,19 @@ const SEED_RESPONSE_KEYS = [
   'updatedAt',
   'persistSession',
 ];
+
+/** The inbound SMTP listener starts in an onListen hook, which Fastify does not await: wait for its port. */
+async function inboxPort(): Promise<number> {
+  let port: number | undefined;
+  await vi.waitFor(
+    () => {
+      port = t.app.services.vaultInbox?.port();
+      if (!port) throw new Error('the capture inbox is not listening yet');
+    },
+    { timeout: 10_000, interval: 20 },
+  );
+  return port as number;
+}
 
 describe('POST /logins/upsert (seed 000)', () => {
   it("round-trips the seed's example body with the seed's response shape, and no secret", async () => {
@@ -550,7 +563,7 @@ describe('emailed 2FA codes', () => {
         loginConfiguration: { username: unique('mail'), twoFactorAuthConfiguration: { method: 'Email', twoFactorAuthEmail: address } },
       })
     ).body;
-    const port = t.app.services.vaultInbox?.port();
+    const port = await inboxPort();
     expect(port).toBeGreaterThan(0);
     const started = new Date().toISOString();
     const poll = t.req('GET', `/logins/${login.id}/email-code?wait=20&since=${encodeURIComponent(started)}`, { apiKey: t.adminKey });
@@ -592,7 +605,7 @@ describe('emailed 2FA codes', () => {
   });
 
   it('refuses mail for unknown addresses at RCPT TO', async () => {
-    const port = t.app.services.vaultInbox?.port();
+    const port = await inboxPort();
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
     const err = await transport
       .sendMail({ from: 'x@acme.test', to: `${unique('nobody')}@inbox.test`, subject: 'code', text: 'Your code is 123456' })

@@ -57,6 +57,17 @@ export function createSettingsRepo(db: Executor) {
         .values(DEFAULT_SETTINGS.map(({ group, readOnly, ...s }) => ({ ...s, userId, settingGroup: group, readOnly: readOnly ? 1 : 0 })))
         .execute();
     },
+    /** The default settings of several new users (an import batch). */
+    async insertDefaultsMany(userIds: readonly string[]): Promise<void> {
+      for (let i = 0; i < userIds.length; i += 200) {
+        const rows = userIds
+          .slice(i, i + 200)
+          .flatMap((userId) =>
+            DEFAULT_SETTINGS.map(({ group, readOnly, ...s }) => ({ ...s, userId, settingGroup: group, readOnly: readOnly ? 1 : 0 })),
+          );
+        await db.insertInto('userSettings').values(rows).execute();
+      }
+    },
     async updateValue(id: number, userId: string, value: string): Promise<void> {
       await db.updateTable('userSettings').set({ value }).where('id', '=', id).where('userId', '=', userId).execute();
     },

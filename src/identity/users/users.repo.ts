@@ -53,6 +53,7 @@ export type User = Omit<
   | 'requireResetPassword'
   | 'emailVerified'
   | 'mfaEnabled'
+  | 'userAttributes'
 > & {
   roles: string[];
   groups: string[];
@@ -62,6 +63,8 @@ export type User = Omit<
   requireResetPassword: boolean;
   emailVerified: boolean;
   mfaEnabled: boolean;
+  /** HelloID's custom attributes (string values), or null. */
+  userAttributes: Record<string, string> | null;
 };
 
 export type UserPatch = Partial<Omit<User, 'id' | 'organizationId' | 'createdAt'>>;
@@ -78,6 +81,7 @@ const toUser = (r: Selectable<UsersTable>): User => {
     requireResetPassword: r.requireResetPassword === 1,
     emailVerified: r.emailVerified === 1,
     mfaEnabled: r.mfaEnabled === 1,
+    userAttributes: r.userAttributes ? (JSON.parse(r.userAttributes) as Record<string, string>) : null,
   };
 };
 
@@ -92,6 +96,9 @@ function toRow(patch: UserPatch): Updateable<UsersTable> {
         break;
       case 'workloadIdentityConfig':
         row.workloadIdentityConfig = v === null ? null : JSON.stringify(v);
+        break;
+      case 'userAttributes':
+        row.userAttributes = v === null ? null : JSON.stringify(v);
         break;
       case 'requireResetPassword':
       case 'emailVerified':
@@ -118,6 +125,8 @@ export interface UserCriteria {
   externalId?: string;
   /** Leaves out the users in this state (SCIM never shows `DELETED` users). */
   excludeState?: UserState;
+  /** Only the users in one of these states (HelloID's `enabled` / `isDeleted` filters). */
+  states?: readonly UserState[];
 }
 
 export interface UserFilter extends UserCriteria {
@@ -135,6 +144,7 @@ function whereCriteria<O>(q: SelectQueryBuilder<Database, 'users', O>, f: UserCr
   if (f.adSid) out = out.where('adSid', '=', f.adSid);
   if (f.externalId) out = out.where('externalId', '=', f.externalId);
   if (f.excludeState) out = out.where('state', '!=', f.excludeState);
+  if (f.states) out = out.where('state', 'in', f.states.length ? [...f.states] : ['']);
   return out;
 }
 
@@ -170,6 +180,26 @@ export function createUsersRepo(db: Executor) {
         out.push(...rows.map(toUser));
       }
       return out;
+    },
+    /**
+     * The users that hold any of these user names (instance-wide), emails (instance-wide) or external
+     * ids (inside the organization): the import's match, one read per batch.
+     */
+    async findByImportKeys(
+      organizationId: string,
+      keys: { userNames: string[]; emails: string[]; externalIds: string[] },
+    ): Promise<User[]> {
+      const out = new Map<string, User>();
+      const chunks = <T>(list: T[]) =>
+        Array.from({ length: Math.ceil(list.length / IN_LIST) }, (_, i) => list.slice(i * IN_LIST, (i + 1) * IN_LIST));
+      for (const part of chunks(keys.userNames.map((n) => n.toLowerCase())))
+        for (const r of await base().where('userNameKey', 'in', part).execute()) out.set(r.id, toUser(r));
+      for (const part of chunks(keys.emails.map((e) => e.toLowerCase())))
+        for (const r of await base().where('email', 'in', part).execute()) out.set(r.id, toUser(r));
+      for (const part of chunks(keys.externalIds))
+        for (const r of await base().where('organizationId', '=', organizationId).where('externalId', 'in', part).execute())
+          out.set(r.id, toUser(r));
+      return [...out.values()];
     },
     async list(f: UserFilter): Promise<User[]> {
       let q = whereCriteria(base(), f);
@@ -217,6 +247,16 @@ export function createUsersRepo(db: Executor) {
           .execute(),
       );
       return user;
+    },
+    /** Several users in one statement per chunk (an import batch). */
+    async insertMany(users: readonly User[]): Promise<void> {
+      // Why 100: PostgreSQL takes at most 65,535 parameters a statement and SQLite 32,766; a user row has ~45.
+      for (let i = 0; i < users.length; i += 100) {
+        const rows = users
+          .slice(i, i + 100)
+          .map((user) => ({ ...(toRow(user) as UsersTable), id: user.id, organizationId: user.organizationId, createdAt: user.createdAt }));
+        await uniquely(() => db.insertInto('users').values(rows).execute());
+      }
     },
     async updateById(id: string, patch: UserPatch): Promise<void> {
       await uniquely(() => db.updateTable('users').set(toRow(patch)).where('id', '=', id).execute());

@@ -8,6 +8,7 @@ import { UniqueViolation } from '../../storage/index.js';
 import type { OrganizationsService } from '../organizations/organizations.service.js';
 import { checkPassword, normalizePassword } from '../password-policy.js';
 import type { SettingsRepo, UserSetting } from './settings.repo.js';
+import { type ImportedUser, type ImportOptions, importUserBatch } from './users.import.js';
 import type { User, UserPatch, UserState, UsersRepo, UserType, WorkloadIdentityConfig } from './users.repo.js';
 
 export interface CreateUserInput {
@@ -32,6 +33,8 @@ export interface CreateUserInput {
   emailVerified?: boolean | undefined;
   /** Created suspended (SCIM `active: false`). */
   state?: UserState | undefined;
+  /** HelloID's custom attributes. */
+  userAttributes?: Record<string, string> | undefined;
 }
 
 /** Nullable profile columns an administrator (or a directory) may set or clear. */
@@ -47,6 +50,8 @@ export type UpdateUserInput = {
   workloadIdentityConfig?: WorkloadIdentityConfig | undefined;
   requireResetPassword?: boolean | undefined;
   state?: UserState | undefined;
+  profileSource?: string | null | undefined;
+  userAttributes?: Record<string, string> | null | undefined;
 };
 
 /** The fields `update` writes; anything else in the input (unknown or internal keys) is ignored. */
@@ -67,6 +72,8 @@ const UPDATABLE = [
   'workloadIdentityConfig',
   'requireResetPassword',
   'state',
+  'profileSource',
+  'userAttributes',
 ] as const satisfies readonly (keyof UpdateUserInput)[];
 
 /**
@@ -258,6 +265,7 @@ export function createUsersService(deps: UsersDeps) {
       mfaEnabled: false,
       lastLoginAt: null,
       profileSource: input.profileSource ?? null,
+      userAttributes: input.userAttributes ?? null,
       createdAt: now,
       updatedAt: now,
     };
@@ -497,6 +505,12 @@ export function createUsersService(deps: UsersDeps) {
       await repo.updateById(user.id, { mfaEnabled: enabled, updatedAt: ctx.now.toISOString() });
     },
 
+    /** An administrator's MFA reset (the MFA domain removed the factors, in its transaction). */
+    async clearMfaByAdministrator(ctx: RequestContext, user: User): Promise<void> {
+      authorize(ctx.principal, 'user.reset_mfa', userTarget(user));
+      await repo.updateById(user.id, { mfaEnabled: false, updatedAt: ctx.now.toISOString() });
+    },
+
     /** A successful sign-in (password, MFA step, identity provider, workload token). */
     async recordLogin(userId: string, at: string): Promise<void> {
       await repo.updateById(userId, { lastLoginAt: at });
@@ -506,6 +520,13 @@ export function createUsersService(deps: UsersDeps) {
     async upgradePasswordHash(userId: string, password: string): Promise<void> {
       await repo.updateById(userId, { passwordHash: await hasher.hash(normalizePassword(password)) });
     },
+
+    /**
+     * One batch of an import (issue 20): creates or updates users by external id, user name or
+     * email, with their imported password hashes. Per-line refusals come back as errors.
+     */
+    importBatch: (ctx: RequestContext, organizationId: string, records: readonly ImportedUser[], options?: ImportOptions) =>
+      importUserBatch({ repo, settings, transaction: deps.transaction, audit, events: deps.events }, ctx, organizationId, records, options),
 
     /** Seed 001's `settings` of a user. */
     settingsOf: (userId: string): Promise<UserSetting[]> => settings.listForUser(userId),

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenIdConfigurationData, GetOpenIdConfigurationErrors, GetOpenIdConfigurationResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen.js';
+import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenIdConfigurationData, GetOpenIdConfigurationErrors, GetOpenIdConfigurationResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, HelloIdCreateUserData, HelloIdCreateUserErrors, HelloIdCreateUserResponses, HelloIdDeleteUserData, HelloIdDeleteUserErrors, HelloIdDeleteUserResponses, HelloIdGetUserData, HelloIdGetUserErrors, HelloIdGetUserResponses, HelloIdListUsersData, HelloIdListUsersErrors, HelloIdListUsersResponses, HelloIdUpdateUserData, HelloIdUpdateUserErrors, HelloIdUpdateUserResponses, ImportUsersData, ImportUsersErrors, ImportUsersResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -576,9 +576,39 @@ export const addUserCredentialsByUserSid = <ThrowOnError extends boolean = false
 });
 
 /**
+ * Delete a user (HelloID)
+ *
+ * HelloID's user API (Tools4ever). HTTP Basic with an API key's `key:clientSecret` (any other credential form works too). A user is named by user name, user GUID, AD SID (`S-1-…`) or immutableId. A user outside the caller's organization, or none, is a 404 with `message: "User not found"`. `Content-Type: application/json` is required on bodies (400 otherwise). A soft delete: the user is listed with `isDeleted=true`, cannot sign in, and loses sessions and API keys. 200 without a body. Scope `users:write`.
+ */
+export const helloIdDeleteUser = <ThrowOnError extends boolean = false>(options: Options<HelloIdDeleteUserData, ThrowOnError>) => (options.client ?? client).delete<HelloIdDeleteUserResponses, HelloIdDeleteUserErrors, ThrowOnError>({
+    security: [
+        { scheme: 'basic', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' }
+    ],
+    url: '/api/v1/users/{identifier}',
+    ...options
+});
+
+/**
+ * Get a user (HelloID)
+ *
+ * HelloID's user API (Tools4ever). HTTP Basic with an API key's `key:clientSecret` (any other credential form works too). A user is named by user name, user GUID, AD SID (`S-1-…`) or immutableId. A user outside the caller's organization, or none, is a 404 with `message: "User not found"`. `Content-Type: application/json` is required on bodies (400 otherwise). Scope `users:read`.
+ */
+export const helloIdGetUser = <ThrowOnError extends boolean = false>(options: Options<HelloIdGetUserData, ThrowOnError>) => (options.client ?? client).get<HelloIdGetUserResponses, HelloIdGetUserErrors, ThrowOnError>({
+    security: [
+        { scheme: 'basic', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' }
+    ],
+    url: '/api/v1/users/{identifier}',
+    ...options
+});
+
+/**
  * Alias of addUserCredentials (the path of HelloID’s own curl example)
  *
- * HelloID (seed 003). HTTP Basic with an API key's `key:clientSecret` (any other credential form works too); scope `credentials:write`. `Content-Type: application/json` is required: a missing or other type is a 400, not a 415. The body's `userName` must name the same user as the path (400 otherwise). A password the policy refuses is a 400 listing each reason in `details`. A user outside the caller's organization is a 404 with `message: "User not found"`. Setting the password revokes the user's sessions (PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET), is audited as `user.password_set` with the acting key, and mails the user when SMTP is configured.
+ * HelloID (seed 003). HTTP Basic with an API key's `key:clientSecret` (any other credential form works too); scope `credentials:write`. `Content-Type: application/json` is required: a missing or other type is a 400, not a 415. The body's `userName` must name the same user as the path (400 otherwise). A password the policy refuses is a 400 listing each reason in `details`. A user outside the caller's organization is a 404 with `message: "User not found"`. Setting the password revokes the user's sessions (PORTCULLIS_REVOKE_SESSIONS_ON_PASSWORD_SET), is audited as `user.password_set` with the acting key, and mails the user when SMTP is configured. The path names the user by user name or user id (GUID).
  */
 export const addUserCredentialsAlias = <ThrowOnError extends boolean = false>(options: Options<AddUserCredentialsAliasData, ThrowOnError>) => (options.client ?? client).post<AddUserCredentialsAliasResponses, AddUserCredentialsAliasErrors, ThrowOnError>({
     security: [
@@ -586,7 +616,60 @@ export const addUserCredentialsAlias = <ThrowOnError extends boolean = false>(op
         { scheme: 'bearer', type: 'http' },
         { name: 'x-api-key', type: 'apiKey' }
     ],
-    url: '/api/v1/users/{userNameOrGUID}',
+    url: '/api/v1/users/{identifier}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Update a user (HelloID)
+ *
+ * HelloID's user API (Tools4ever). HTTP Basic with an API key's `key:clientSecret` (any other credential form works too). A user is named by user name, user GUID, AD SID (`S-1-…`) or immutableId. A user outside the caller's organization, or none, is a 404 with `message: "User not found"`. `Content-Type: application/json` is required on bodies (400 otherwise). Only the fields given change. `isEnabled` enables or disables; `isLocked: false` ends a sign-in back-off; `resetMFA: true` removes the MFA factors; `password` sets the password (scope `credentials:write` too); `IdentifierObject` renames (`UserName`) and sets the immutableId (`ImmutableId`). The policy decides each change (the key's owner must outrank the user). Scope `users:write`.
+ */
+export const helloIdUpdateUser = <ThrowOnError extends boolean = false>(options: Options<HelloIdUpdateUserData, ThrowOnError>) => (options.client ?? client).put<HelloIdUpdateUserResponses, HelloIdUpdateUserErrors, ThrowOnError>({
+    security: [
+        { scheme: 'basic', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' }
+    ],
+    url: '/api/v1/users/{identifier}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List users (HelloID)
+ *
+ * HelloID's user API (Tools4ever). HTTP Basic with an API key's `key:clientSecret` (any other credential form works too). A user is named by user name, user GUID, AD SID (`S-1-…`) or immutableId. A user outside the caller's organization, or none, is a 404 with `message: "User not found"`. `Content-Type: application/json` is required on bodies (400 otherwise). Paged with `take` (default 100) and `skip`; `isDeleted` defaults to false; `enabled` filters. Scope `users:read`.
+ */
+export const helloIdListUsers = <ThrowOnError extends boolean = false>(options?: Options<HelloIdListUsersData, ThrowOnError>) => (options?.client ?? client).get<HelloIdListUsersResponses, HelloIdListUsersErrors, ThrowOnError>({
+    security: [
+        { scheme: 'basic', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' }
+    ],
+    url: '/api/v1/users',
+    ...options
+});
+
+/**
+ * Create a user (HelloID)
+ *
+ * HelloID's user API (Tools4ever). HTTP Basic with an API key's `key:clientSecret` (any other credential form works too). A user is named by user name, user GUID, AD SID (`S-1-…`) or immutableId. A user outside the caller's organization, or none, is a 404 with `message: "User not found"`. `Content-Type: application/json` is required on bodies (400 otherwise). `userName` is required; `isEnabled` and `mustChangePassword` default to false; `source` is Local, AD or IDP (API when absent). A duplicate or a password the policy refuses is a 400. Answers 200 with the user. Scope `users:write`.
+ */
+export const helloIdCreateUser = <ThrowOnError extends boolean = false>(options: Options<HelloIdCreateUserData, ThrowOnError>) => (options.client ?? client).post<HelloIdCreateUserResponses, HelloIdCreateUserErrors, ThrowOnError>({
+    security: [
+        { scheme: 'basic', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' }
+    ],
+    url: '/api/v1/users',
     ...options,
     headers: {
         'Content-Type': 'application/json',
@@ -831,6 +914,21 @@ export const replaceScimGroup = <ThrowOnError extends boolean = false>(options: 
         'Content-Type': 'application/scim+json',
         ...options.headers
     }
+});
+
+/**
+ * Import users with their password hashes
+ *
+ * Body: JSON lines (`application/x-ndjson`) or a JSON array (`application/json`) of users, or for `format=keycloak|firebase` the export document. Idempotent: a user is matched by externalId (in the organization), userName or email; a re-run updates, never duplicates, and an unchanged user is not written. Password hashes: bcrypt, argon2id/argon2i, scrypt (PHC, Django, Firebase), PBKDF2 (PHC, Django, Keycloak), sha512/sha256/md5-crypt, phpass, {SSHA*}; verified at sign-in and rehashed to argon2id. Refused lines come back in `errors` ({line, field, reason}); the others are imported. Scope `users:import` (by name only), administrators; at most PORTCULLIS_IMPORT_MAX_USERS users and PORTCULLIS_IMPORT_MAX_BYTES bytes (413).
+ */
+export const importUsers = <ThrowOnError extends boolean = false>(options?: Options<ImportUsersData, ThrowOnError>) => (options?.client ?? client).post<ImportUsersResponses, ImportUsersErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/users:import',
+    ...options
 });
 
 /**

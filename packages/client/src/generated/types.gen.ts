@@ -183,6 +183,41 @@ export type WebhookDelivery = {
 };
 
 /**
+ * HelloIdUser
+ */
+export type HelloIdUser = {
+    /**
+     * The user id
+     */
+    userGUID: string;
+    userName: string;
+    firstName: string | null;
+    lastName: string | null;
+    contactEmail: string | null;
+    isEnabled: boolean;
+    /**
+     * In a back-off after failed sign-ins
+     */
+    isLocked: boolean;
+    isDeleted: boolean;
+    mustChangePassword: boolean;
+    /**
+     * Local, AD, IDP, or API when none was given
+     */
+    source: string | null;
+    adsid: string | null;
+    immutableId: string | null;
+    lastLogin: string | null;
+    userAttributes: {
+        [key: string]: string;
+    };
+    links: Array<{
+        title: string;
+        location: string;
+    }>;
+};
+
+/**
  * WorkloadIdentityConfig
  */
 export type WorkloadIdentityConfig = {
@@ -341,7 +376,7 @@ export type UpdateUserRequest = {
 export type CreateApiKeyRequest = {
     name: string;
     description?: string;
-    scopes?: Array<'users:read' | 'users:write' | 'credentials:write' | 'apikeys:write' | 'profile:write' | 'organizations:write' | 'idps:write' | 'logins:read' | 'logins:write' | 'logins:reveal' | 'audit:read' | 'webhooks:read' | 'webhooks:write'>;
+    scopes?: Array<'users:read' | 'users:write' | 'users:import' | 'users:export' | 'credentials:write' | 'apikeys:write' | 'profile:write' | 'organizations:write' | 'idps:write' | 'logins:read' | 'logins:write' | 'logins:reveal' | 'audit:read' | 'webhooks:read' | 'webhooks:write'>;
     permissions?: number;
     expireDate?: string;
 };
@@ -1093,6 +1128,29 @@ export type ScimGroupRequest = {
         [key: string]: unknown;
     }>;
     [key: string]: unknown;
+};
+
+/**
+ * ImportReport
+ */
+export type ImportReport = {
+    dryRun: boolean;
+    total: number;
+    created: number;
+    updated: number;
+    unchanged: number;
+    /**
+     * Lines refused (see errors)
+     */
+    failed: number;
+    errors: Array<{
+        /**
+         * Line of a JSON lines file, or 1-based element of an array / `users` list
+         */
+        line: number;
+        field: string;
+        reason: string;
+    }>;
 };
 
 /**
@@ -3312,16 +3370,118 @@ export type AddUserCredentialsByUserSidResponses = {
 
 export type AddUserCredentialsByUserSidResponse = AddUserCredentialsByUserSidResponses[keyof AddUserCredentialsByUserSidResponses];
 
+export type HelloIdDeleteUserData = {
+    body?: never;
+    path: {
+        /**
+         * A user name, a user GUID, an AD SID (`S-1-…`) or an immutableId
+         */
+        identifier: string;
+    };
+    query?: never;
+    url: '/api/v1/users/{identifier}';
+};
+
+export type HelloIdDeleteUserErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type HelloIdDeleteUserError = HelloIdDeleteUserErrors[keyof HelloIdDeleteUserErrors];
+
+export type HelloIdDeleteUserResponses = {
+    /**
+     * No body
+     */
+    200: unknown;
+};
+
+export type HelloIdGetUserData = {
+    body?: never;
+    path: {
+        /**
+         * A user name, a user GUID, an AD SID (`S-1-…`) or an immutableId
+         */
+        identifier: string;
+    };
+    query?: never;
+    url: '/api/v1/users/{identifier}';
+};
+
+export type HelloIdGetUserErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type HelloIdGetUserError = HelloIdGetUserErrors[keyof HelloIdGetUserErrors];
+
+export type HelloIdGetUserResponses = {
+    /**
+     * OK
+     */
+    200: HelloIdUser;
+};
+
+export type HelloIdGetUserResponse = HelloIdGetUserResponses[keyof HelloIdGetUserResponses];
+
 export type AddUserCredentialsAliasData = {
     body: AddUserCredentialsRequest;
     path: {
         /**
          * A user name, or a user id (GUID). A value shaped like a GUID is looked up as an id first, then as a user name; anything else as a user name.
          */
-        userNameOrGUID: string;
+        identifier: string;
     };
     query?: never;
-    url: '/api/v1/users/{userNameOrGUID}';
+    url: '/api/v1/users/{identifier}';
 };
 
 export type AddUserCredentialsAliasErrors = {
@@ -3365,6 +3525,221 @@ export type AddUserCredentialsAliasResponses = {
 };
 
 export type AddUserCredentialsAliasResponse = AddUserCredentialsAliasResponses[keyof AddUserCredentialsAliasResponses];
+
+export type HelloIdUpdateUserData = {
+    body: {
+        firstName?: string;
+        lastName?: string;
+        password?: string;
+        isEnabled?: boolean;
+        /**
+         * `false` ends a sign-in back-off (unlocks); `true` changes nothing
+         */
+        isLocked?: boolean;
+        /**
+         * `true` removes the user's MFA factors
+         */
+        resetMFA?: boolean;
+        mustChangePassword?: boolean;
+        contactEmail?: string;
+        /**
+         * Custom attributes: `{ "customKey": "value" }`
+         */
+        userAttributes?: {
+            [key: string]: string;
+        };
+        /**
+         * New user name and immutableId
+         */
+        IdentifierObject?: {
+            UserName?: string;
+            ImmutableId?: string;
+            userName?: string;
+            immutableId?: string;
+        };
+        /**
+         * New user name and immutableId
+         */
+        identifierObject?: {
+            UserName?: string;
+            ImmutableId?: string;
+            userName?: string;
+            immutableId?: string;
+        };
+    };
+    path: {
+        /**
+         * A user name, a user GUID, an AD SID (`S-1-…`) or an immutableId
+         */
+        identifier: string;
+    };
+    query?: never;
+    url: '/api/v1/users/{identifier}';
+};
+
+export type HelloIdUpdateUserErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type HelloIdUpdateUserError = HelloIdUpdateUserErrors[keyof HelloIdUpdateUserErrors];
+
+export type HelloIdUpdateUserResponses = {
+    /**
+     * OK
+     */
+    200: HelloIdUser;
+};
+
+export type HelloIdUpdateUserResponse = HelloIdUpdateUserResponses[keyof HelloIdUpdateUserResponses];
+
+export type HelloIdListUsersData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Only enabled (true) or disabled (false) users
+         */
+        enabled?: boolean;
+        /**
+         * At most this many users (default 100)
+         */
+        take?: number;
+        /**
+         * Skip this many users
+         */
+        skip?: number;
+        /**
+         * Deleted users (true) or the others (false, the default)
+         */
+        isDeleted?: boolean;
+    };
+    url: '/api/v1/users';
+};
+
+export type HelloIdListUsersErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type HelloIdListUsersError = HelloIdListUsersErrors[keyof HelloIdListUsersErrors];
+
+export type HelloIdListUsersResponses = {
+    /**
+     * OK
+     */
+    200: Array<HelloIdUser>;
+};
+
+export type HelloIdListUsersResponse = HelloIdListUsersResponses[keyof HelloIdListUsersResponses];
+
+export type HelloIdCreateUserData = {
+    body: {
+        userName: string;
+        firstName?: string;
+        lastName?: string;
+        /**
+         * Without one the user cannot sign in
+         */
+        password?: string;
+        isEnabled?: boolean;
+        mustChangePassword?: boolean;
+        source?: 'Local' | 'AD' | 'IDP';
+        adsid?: string;
+        contactEmail?: string;
+        /**
+         * Custom attributes: `{ "customKey": "value" }`
+         */
+        userAttributes?: {
+            [key: string]: string;
+        };
+    };
+    path?: never;
+    query?: never;
+    url: '/api/v1/users';
+};
+
+export type HelloIdCreateUserErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type HelloIdCreateUserError = HelloIdCreateUserErrors[keyof HelloIdCreateUserErrors];
+
+export type HelloIdCreateUserResponses = {
+    /**
+     * OK
+     */
+    200: HelloIdUser;
+};
+
+export type HelloIdCreateUserResponse = HelloIdCreateUserResponses[keyof HelloIdCreateUserResponses];
 
 export type GetScimServiceProviderConfigData = {
     body?: never;
@@ -4254,6 +4629,80 @@ export type ReplaceScimGroupResponses = {
 };
 
 export type ReplaceScimGroupResponse = ReplaceScimGroupResponses[keyof ReplaceScimGroupResponses];
+
+export type ImportUsersData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * portcullis (default; what `portcullis export` writes), keycloak, auth0 or firebase
+         */
+        format?: 'portcullis' | 'keycloak' | 'auth0' | 'firebase';
+        /**
+         * Check and count; write nothing.
+         */
+        dryRun?: boolean;
+        /**
+         * Accept unsalted MD5/SHA-1 hashes; those users must change their password at first sign-in.
+         */
+        allowUnsalted?: boolean;
+        /**
+         * Also replace passwords users set or signed in with since an earlier import.
+         */
+        replacePasswords?: boolean;
+        /**
+         * Target organization (superadmin); default the caller's.
+         */
+        organizationId?: string;
+    };
+    url: '/v1/users:import';
+};
+
+export type ImportUsersErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ImportUsersError = ImportUsersErrors[keyof ImportUsersErrors];
+
+export type ImportUsersResponses = {
+    /**
+     * OK
+     */
+    200: ImportReport;
+};
+
+export type ImportUsersResponse = ImportUsersResponses[keyof ImportUsersResponses];
 
 export type ListIdpsData = {
     body?: never;
