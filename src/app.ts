@@ -26,6 +26,7 @@ import {
 import { type ApiKeysService, createIdentityDomain, type OrganizationsService, UserSchema, type UsersService } from './identity/index.js';
 import { createMailer, type Mailer } from './mail/index.js';
 import { createMfaDomain, type MfaDomain } from './mfa/index.js';
+import { type ClientsService, createOidcDomain } from './oidc/index.js';
 import {
   type AccountService,
   createLoginThrottle,
@@ -82,6 +83,8 @@ export interface Services {
   workload: WorkloadService;
   /** TOTP, recovery codes, the MFA sign-in step, email verification and password reset. */
   mfa: MfaDomain;
+  /** OAuth clients of the OpenID Provider (and people's consents to them). */
+  oauthClients: ClientsService;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -190,6 +193,17 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
     apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
   };
+  const oidcDomain = createOidcDomain({
+    storage,
+    config,
+    keys,
+    users,
+    sessions,
+    audit,
+    state,
+    log: log.child({ domain: 'oidc' }),
+    verifiers: () => verifiers,
+  });
   await events.start();
 
   const services: Services = {
@@ -215,6 +229,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     idps: federation.idps,
     workload: federationRoutes.workload,
     mfa,
+    oauthClients: oidcDomain.clients,
   };
 
   await identity.bootstrap(announce);
@@ -295,6 +310,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(directoryDomain.routes);
   await app.register(federationRoutes.routes);
   await app.register(mfa.routes);
+  await app.register(oidcDomain.routes);
   app.addHook('onListen', vaultDomain.listen);
 
   app.addHook('onClose', async () => {

@@ -38,6 +38,9 @@ export const ACTIONS = [
   'vault.write',
   'vault.reveal',
   'audit.read',
+  // OAuth clients (applications that sign people in through Portcullis).
+  'oauth_client.read',
+  'oauth_client.write',
   // A directory (SCIM) provisioning the organization's users and groups.
   'directory.provision',
 ] as const;
@@ -95,6 +98,8 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'vault.write': 'logins:write',
   'vault.reveal': 'logins:reveal',
   'audit.read': 'audit:read',
+  'oauth_client.read': 'clients:read',
+  'oauth_client.write': 'clients:write',
   'directory.provision': 'users:write',
 };
 
@@ -124,6 +129,8 @@ const ADMINISTRATORS_ONLY: ReadonlySet<Action> = new Set([
   'idp.write',
   'audit.read',
   'directory.provision',
+  'oauth_client.read',
+  'oauth_client.write',
 ]);
 
 const deny = (code: ErrorCode, reason: string): Decision => ({ allow: false, code, reason });

@@ -11,6 +11,8 @@ export const SCOPES = [
   'logins:write',
   'logins:reveal',
   'audit:read',
+  'clients:read',
+  'clients:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
