@@ -2,11 +2,14 @@ import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { Secret as OtpSecret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
-import { rpContext } from './browser.js';
+import { personContext, startCallbackServer } from './browser.js';
 import type { TestApp } from './test-app.js';
 
-export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
-export const LOGOUT_URI = 'http://127.0.0.1:9/signed-out';
+/** The relying party's callback server (one per test file; tests in a file run one at a time). */
+const callbacks = await startCallbackServer();
+export const REDIRECT_URI = `${callbacks.origin}/callback`;
+export const LOGOUT_URI = `${callbacks.origin}/signed-out`;
+export const closeCallbacks = () => callbacks.close();
 
 export interface RegisteredClient {
   clientId: string;
@@ -63,7 +66,7 @@ export interface Authorization {
  * lets the test drive the pages, and answers where the provider sent it back.
  */
 export async function personBrowser(browser: Browser) {
-  const rp = await rpContext(browser, [REDIRECT_URI, LOGOUT_URI]);
+  const rp = { ...(await personContext(browser)), nextCallback: () => callbacks.next() };
   return {
     ...rp,
     async authorize(
@@ -85,11 +88,15 @@ export async function personBrowser(browser: Browser) {
       };
       const url = oidc.buildAuthorizationUrl(config, params);
       const callback = rp.nextCallback();
+      callback.catch(() => {});
       await rp.page.goto(url.href);
       if (options.interact) await options.interact(rp.page);
       return { callback: await callback, verifier, nonce, state };
     },
-    close: () => rp.context.close(),
+    close: async () => {
+      callbacks.reset();
+      await rp.context.close();
+    },
   };
 }
 
