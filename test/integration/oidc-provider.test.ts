@@ -16,7 +16,7 @@ import {
   registerClient,
   relyingParty,
 } from '../helpers/oidc-rp.js';
-import { buildTestApp, freePort, type TestApp } from '../helpers/test-app.js';
+import { buildTestApp, freePort, PG_URL, REDIS_URL, type TestApp } from '../helpers/test-app.js';
 
 /** @see issue 17 — Portcullis as an OpenID Provider, driven by openid-client v6 and oauth4webapi with a real browser. */
 
@@ -415,6 +415,101 @@ describe('refusals', () => {
       expect(auth.callback.searchParams.get('error_description')).toMatch(/PKCE/);
     } finally {
       await person.close();
+    }
+  });
+});
+
+describe('consent', () => {
+  it('is remembered per person and application, listed, and withdrawable (the grant and its tokens end)', async () => {
+    const user = await t.createUser({});
+    const config = await relyingParty(issuer, webApp);
+    const person = await personBrowser(browser);
+    try {
+      const first = await person.authorize(config, {
+        interact: async (page) => {
+          await fillSignIn(page, user);
+          await page.waitForSelector('#allow');
+          await page.click('#allow');
+        },
+      });
+      const tokens = await oidc.authorizationCodeGrant(config, first.callback, {
+        pkceCodeVerifier: first.verifier,
+        expectedNonce: first.nonce,
+        expectedState: first.state,
+      });
+      // Asked once: the next authorization goes straight back.
+      const second = await person.authorize(config);
+      expect(second.callback.searchParams.get('code')).toBeTruthy();
+
+      const login = await t.req('POST', '/v1/auth/login', { json: { username: user.userName, password: user.password } });
+      const listed = await t.req('GET', '/v1/oauth-consents', { token: login.body.token });
+      expect(listed.body.consents).toEqual([expect.objectContaining({ clientId: webApp.clientId, clientName: 'Web app' })]);
+      expect((await t.req('DELETE', `/v1/oauth-consents/${webApp.clientId}`, { token: login.body.token })).status).toBe(200);
+      expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+      expect((await t.req('DELETE', `/v1/oauth-consents/${webApp.clientId}`, { token: login.body.token })).status).toBe(404);
+      // Asked again.
+      const third = person.authorize(config, { interact: (page) => page.click('#allow') });
+      expect((await third).callback.searchParams.get('code')).toBeTruthy();
+      const audit = await t.req('GET', `/v1/audit-events?action=oauth.consent_withdrawn&actor=${user.id}`, { apiKey: t.adminKey });
+      expect(audit.body.events).toHaveLength(1);
+    } finally {
+      await person.close();
+    }
+  });
+});
+
+describe('signing keys', () => {
+  it('a rotation signs new ID tokens with the new RS256 key; the JWKS publishes it', async () => {
+    const user = await t.createUser({});
+    await t.app.services.keys.rotate();
+    const { config, person, auth } = await signedInCode(firstParty, user);
+    try {
+      const tokens = await oidc.authorizationCodeGrant(config, auth.callback, {
+        pkceCodeVerifier: auth.verifier,
+        expectedNonce: auth.nonce,
+        expectedState: auth.state,
+      });
+      const { protectedHeader } = await jwtVerify(tokens.id_token as string, jwks(), { issuer, audience: firstParty.clientId });
+      const rsa = t.app.services.keys.jwks().keys.filter((k) => k.alg === 'RS256');
+      expect(protectedHeader.kid).toBe(rsa[0]?.kid);
+      expect(rsa.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await person.close();
+    }
+  });
+});
+
+describe.runIf(PG_URL && REDIS_URL)('two instances on PostgreSQL + Redis', () => {
+  it('authorize on one, exchange the code on the other', async () => {
+    const t2 = await buildTestApp({ PORTCULLIS_PUBLIC_URL: issuer, PORTCULLIS_OIDC_RESOURCE_SERVERS: RESOURCE }, {}, { peer: t });
+    try {
+      const user = await t.createUser({ emailVerified: true });
+      const { person, code, auth } = await signedInCode(firstParty, user);
+      await person.close();
+      const res = await fetch(`${t2.url}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(firstParty) },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: REDIRECT_URI,
+          code_verifier: auth.verifier,
+        }).toString(),
+      });
+      const tokens = (await res.json()) as Record<string, string>;
+      expect(res.status, JSON.stringify(tokens)).toBe(200);
+      const { payload } = await jwtVerify(tokens.id_token as string, jwks(), { issuer, audience: firstParty.clientId });
+      expect(payload).toMatchObject({ sub: user.id, nonce: auth.nonce, at_hash: atHash(tokens.access_token as string) });
+      const info = await fetch(`${t2.url}/oauth2/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(await info.json()).toMatchObject({ sub: user.id, email: user.email });
+      // The code is spent for both.
+      const again = await tokenRequest(
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: auth.verifier },
+        basic(firstParty),
+      );
+      expect(again.body.error).toBe('invalid_grant');
+    } finally {
+      await t2.close();
     }
   });
 });
