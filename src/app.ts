@@ -193,7 +193,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
     apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
   };
-  const oidcDomain = createOidcDomain({
+  const oidcDomain = await createOidcDomain({
     storage,
     config,
     keys,

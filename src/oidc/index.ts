@@ -9,6 +9,7 @@ import { createRateLimit, type SharedState } from '../state/index.js';
 import type { Storage } from '../storage/index.js';
 import { createClientsRepo, createConsentsRepo } from './clients.repo.js';
 import { createClientsService } from './clients.service.js';
+import { loadOidcProvider } from './load.js';
 import { clientsRoutes, interactionRoutes, providerRoutes } from './oidc.routes.js';
 import { createProviderHolder } from './provider.js';
 
@@ -32,11 +33,12 @@ export interface OidcDomainDeps {
  * OAuth clients API and people's consents. Codes, tokens, grants and sessions live in our storage, so
  * every instance on one database serves the same provider; ID tokens are signed with our keys.
  */
-export function createOidcDomain(deps: OidcDomainDeps) {
+export async function createOidcDomain(deps: OidcDomainDeps) {
   const { config } = deps;
   const repo = createClientsRepo(deps.storage.executor);
   const consents = createConsentsRepo(deps.storage.executor);
   const holder = createProviderHolder({
+    oidcProvider: await loadOidcProvider(),
     config,
     db: deps.storage.executor,
     keys: deps.keys,
@@ -87,4 +89,4 @@ export function createOidcDomain(deps: OidcDomainDeps) {
     routes,
   };
 }
-export type OidcDomain = ReturnType<typeof createOidcDomain>;
+export type OidcDomain = Awaited<ReturnType<typeof createOidcDomain>>;

@@ -5,3 +5,8 @@ declare module 'oidc-provider' {
   export const errors: Record<string, any>;
   export const interactionPolicy: any;
 }
+
+// The body reader, used once by src/oidc/load.ts.
+declare module 'oidc-provider/lib/shared/selective_body.js' {
+  export function urlencoded(ctx: unknown, next: () => Promise<void>): Promise<void>;
+}

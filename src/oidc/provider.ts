@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import Provider, { errors as oidcErrors } from 'oidc-provider';
 import type { AuditService } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { constantTimeEqual } from '../crypto/index.js';
@@ -85,6 +84,8 @@ export function asIssuer(raw: { headers: Record<string, string | string[] | unde
 }
 
 export interface ProviderDeps {
+  /** oidc-provider itself (src/oidc/load.ts). */
+  oidcProvider: typeof import('oidc-provider');
   config: Config;
   db: Executor;
   keys: SigningKeyStore;
@@ -105,6 +106,7 @@ const LOGOUT_COOKIES = ['access-token', 'refresh-token', 'user'];
  */
 export function createProviderHolder(deps: ProviderDeps) {
   const { config, keys, log } = deps;
+  const { default: Provider, errors: oidcErrors } = deps.oidcProvider;
   const Adapter = createOidcAdapter({ db: deps.db, findClient: deps.clients.findById });
   const resourceServers = new Set(config.oidcResourceServers);
   let built: { generation: string; provider: any; callback: (req: unknown, res: unknown) => void } | undefined;
