@@ -177,6 +177,35 @@ export const interactionRoutes: FastifyPluginAsyncTypebox<{ services: OidcRoutes
     return 'Invalid user name or password.';
   };
 
+  /** Saves the grant the consent prompt asked for, remembers it for the person and the client, and records it. */
+  async function grantConsent(req: FastifyRequest, interaction: any): Promise<string> {
+    const { params, session, prompt } = interaction;
+    const p = provider();
+    const accountId: string = session.accountId;
+    let grant = interaction.grantId ? await p.Grant.find(interaction.grantId) : undefined;
+    grant ??= new p.Grant({ accountId, clientId: params.client_id });
+    const missing = prompt.details ?? {};
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, (scopes as string[]).join(' '));
+    }
+    const grantId: string = await grant.save();
+    const scope = String(grant.getOIDCScope?.() ?? '');
+    const now = new Date().toISOString();
+    await services.consents.upsert({ userId: accountId, clientId: params.client_id, grantId, scope, now });
+    const client = await services.clients.findById(params.client_id);
+    await services.audit.record(ctx(req), {
+      action: 'oauth.consent_given',
+      organizationId: client?.organizationId ?? null,
+      targetType: 'oauth_client',
+      targetId: params.client_id,
+      actor: { type: 'user', id: accountId },
+      data: { scope },
+    });
+    return grantId;
+  }
+
   const pageSchema = (summary: string) => ({
     hide: true,
     summary,
@@ -209,10 +238,13 @@ export const interactionRoutes: FastifyPluginAsyncTypebox<{ services: OidcRoutes
         }),
       );
     }
+    // A first-party application is allowed without asking, even when it asks to ask (prompt=consent, offline_access).
+    const client = await services.clients.findById(params.client_id);
+    if (client?.firstParty) return finish(req, reply, { consent: { grantId: await grantConsent(req, interaction) } });
     const missing = prompt.details ?? {};
     const scopes: string[] = [...(missing.missingOIDCScope ?? [])];
     for (const list of Object.values(missing.missingResourceScopes ?? {})) scopes.push(...(list as string[]));
-    return html(reply, consentPage({ action: action(req.params.uid, 'consent'), clientName: await clientName(params.client_id), scopes }));
+    return html(reply, consentPage({ action: action(req.params.uid, 'consent'), clientName: client?.name ?? params.client_id, scopes }));
   });
 
   app.post(
@@ -288,31 +320,7 @@ export const interactionRoutes: FastifyPluginAsyncTypebox<{ services: OidcRoutes
       if (req.body.decision === 'deny') {
         return finish(req, reply, { error: 'access_denied', error_description: 'the person denied the request' });
       }
-      const { params, session, prompt } = interaction;
-      const p = provider();
-      const accountId: string = session.accountId;
-      let grant = interaction.grantId ? await p.Grant.find(interaction.grantId) : undefined;
-      grant ??= new p.Grant({ accountId, clientId: params.client_id });
-      const missing = prompt.details ?? {};
-      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-        grant.addResourceScope(indicator, (scopes as string[]).join(' '));
-      }
-      const grantId: string = await grant.save();
-      const scope = String(grant.getOIDCScope?.() ?? '');
-      const now = new Date().toISOString();
-      await services.consents.upsert({ userId: accountId, clientId: params.client_id, grantId, scope, now });
-      const client = await services.clients.findById(params.client_id);
-      await services.audit.record(ctx(req), {
-        action: 'oauth.consent_given',
-        organizationId: client?.organizationId ?? null,
-        targetType: 'oauth_client',
-        targetId: params.client_id,
-        actor: { type: 'user', id: accountId },
-        data: { scope },
-      });
-      return finish(req, reply, { consent: { grantId } });
+      return finish(req, reply, { consent: { grantId: await grantConsent(req, interaction) } });
     },
   );
 };

@@ -115,7 +115,12 @@ describe('authorization code + PKCE with openid-client', () => {
     const config = await relyingParty(issuer, firstParty);
     const person = await personBrowser(browser);
     try {
-      const auth = await person.authorize(config, { interact: (page) => fillSignIn(page, user, otp) });
+      // A first-party application asking for offline_access (prompt=consent) is not shown a consent page.
+      const auth = await person.authorize(config, {
+        scope: 'openid offline_access',
+        extra: { prompt: 'consent' },
+        interact: (page) => fillSignIn(page, user, otp),
+      });
       const tokens = await oidc.authorizationCodeGrant(config, auth.callback, {
         pkceCodeVerifier: auth.verifier,
         expectedNonce: auth.nonce,
@@ -125,6 +130,7 @@ describe('authorization code + PKCE with openid-client', () => {
       const { payload } = await jwtVerify(tokens.id_token as string, jwks(), { issuer, audience: firstParty.clientId });
       expect(payload.amr).toEqual(['pwd', 'otp']);
       expect(payload.acr).toBe('urn:portcullis:acr:password');
+      expect(tokens.refresh_token).toBeTypeOf('string');
     } finally {
       await person.close();
     }
