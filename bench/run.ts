@@ -212,7 +212,10 @@ async function oidcSuite(backend: Backend, proc: Proc, session: Session): Promis
   const vcpus = cpus().length;
 
   log(`${backend}: OAuth client credentials`);
-  let r = await measureOn([proc], [load({ url: `${proc.url}/oauth2/token`, method: 'POST', headers: form, body: 'grant_type=client_credentials' })]);
+  let r = await measureOn(
+    [proc],
+    [load({ url: `${proc.url}/oauth2/token`, method: 'POST', headers: form, body: 'grant_type=client_credentials' })],
+  );
   rows.push({
     scenario: 'OAuth token `POST /oauth2/token` (client credentials, client_secret_basic)',
     backend,
@@ -220,7 +223,10 @@ async function oidcSuite(backend: Backend, proc: Proc, session: Session): Promis
     ours: true,
     published: [
       { name: 'Ory Hydra (published, 2 CPUs, in-memory)', rps: HYDRA_CLIENT_CREDENTIALS },
-      { name: `Keycloak sizing (${KEYCLOAK_CLIENT_CREDENTIALS_PER_VCPU}/s per vCPU × ${vcpus})`, rps: KEYCLOAK_CLIENT_CREDENTIALS_PER_VCPU * vcpus },
+      {
+        name: `Keycloak sizing (${KEYCLOAK_CLIENT_CREDENTIALS_PER_VCPU}/s per vCPU × ${vcpus})`,
+        rps: KEYCLOAK_CLIENT_CREDENTIALS_PER_VCPU * vcpus,
+      },
     ],
   });
 
