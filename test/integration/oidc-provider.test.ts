@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
@@ -322,6 +323,64 @@ describe('other grants and endpoints', () => {
   });
 });
 
+describe('at rest and extensions', () => {
+  it('codes, tokens and sessions are stored as hashes: the table holds no usable credential', async () => {
+    const user = await t.createUser({});
+    const { config, person, auth, code } = await signedInCode(firstParty, user);
+    try {
+      const tokens = await oidc.authorizationCodeGrant(config, auth.callback, {
+        pkceCodeVerifier: auth.verifier,
+        expectedNonce: auth.nonce,
+        expectedState: auth.state,
+      });
+      const session = (await person.context.cookies()).find((c) => c.name === 'pc_oidc_session')?.value;
+      const rows = JSON.stringify(await t.app.services.storage.db.selectFrom('oidcPayloads').selectAll().execute());
+      for (const secret of [code, tokens.access_token, session]) {
+        expect(secret).toBeTypeOf('string');
+        expect(rows).not.toContain(secret as string);
+      }
+      expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).toBe(true);
+    } finally {
+      await person.close();
+    }
+  });
+
+  it('pushed authorization requests (RFC 9126) and DPoP-bound tokens (RFC 9449)', async () => {
+    const par = await fetch(`${issuer}/oauth2/par`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(firstParty) },
+      body: new URLSearchParams({
+        client_id: firstParty.clientId,
+        redirect_uri: REDIRECT_URI,
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }).toString(),
+    });
+    const parBody = await par.json();
+    expect(par.status, JSON.stringify(parBody)).toBe(201);
+    expect(parBody).toMatchObject({
+      request_uri: expect.stringMatching(/^urn:ietf:params:oauth:request_uri:/),
+      expires_in: expect.any(Number),
+    });
+
+    const service = await registerClient(t, {
+      name: 'DPoP service',
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+    });
+    const config = await relyingParty(issuer, service);
+    const dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+    const bound = await oidc.clientCredentialsGrant(config, {}, { DPoP: dpop });
+    expect(bound.token_type.toLowerCase()).toBe('dpop');
+    const info = await oidc.tokenIntrospection(config, bound.access_token);
+    expect(info.active).toBe(true);
+    expect(info.cnf).toHaveProperty('jkt');
+  });
+});
+
 describe('refusals', () => {
   it('an unregistered redirect_uri: an error page, no redirect', async () => {
     const url = new URL(`${issuer}/oauth2/authorize`);
@@ -386,7 +445,7 @@ describe('refusals', () => {
       .updateTable('oidcPayloads')
       .set({ expiresAt: new Date(Date.now() - 1000).toISOString() })
       .where('model', '=', 'AuthorizationCode')
-      .where('id', '=', code)
+      .where('id', '=', createHash('sha256').update(code).digest('hex'))
       .execute();
     const res = await tokenRequest(
       { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: auth.verifier },
