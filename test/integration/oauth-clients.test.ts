@@ -138,3 +138,30 @@ describe('/v1/oauth-clients', () => {
     expect(doc.paths['/v1/oauth-clients/{clientId}'].patch.operationId).toBe('updateOauthClient');
   });
 });
+
+describe('token endpoint limit', () => {
+  it('answers 429 temporarily_unavailable with Retry-After past PORTCULLIS_OIDC_TOKEN_RATE for one client', async () => {
+    const limited = await buildTestApp({ PORTCULLIS_OIDC_TOKEN_RATE: '2' });
+    try {
+      const created = await limited.req('POST', '/v1/oauth-clients', {
+        apiKey: limited.adminKey,
+        json: { name: 'service', grantTypes: ['client_credentials'] },
+      });
+      const { clientId } = created.body.client;
+      const authorization = `Basic ${Buffer.from(`${clientId}:${created.body.clientSecret}`).toString('base64')}`;
+      const ask = () =>
+        limited.req('POST', '/oauth2/token', {
+          body: 'grant_type=client_credentials',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization },
+        });
+      expect((await ask()).status).toBe(200);
+      expect((await ask()).status).toBe(200);
+      const refused = await ask();
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+});
