@@ -49,6 +49,8 @@ interface Row {
   /** Baseline name and its rate, for the ratio column. */
   vs?: { name: string; rps: number; min?: number; minTimes?: number };
   vs2?: { name: string; rps: number; minTimes: number };
+  /** Published figures of other servers (not measured here): shown as a ratio, no target. */
+  published?: Array<{ name: string; rps: number }>;
   p99Target?: boolean;
   /** Our server's rows count zero errors and RSS as targets. */
   ours?: boolean;
@@ -86,6 +88,8 @@ function portcullisEnv(dataDir: string, port: number, extra: Record<string, stri
     PORTCULLIS_LOG_LEVEL: LOG_LEVEL,
     // Metrics on, as a scraped production instance runs: their per-request hook stays in every figure.
     PORTCULLIS_METRICS_TOKEN: 'bench-metrics-token-local-only-0123456789',
+    // The per-client token limit stays on (its cost is in the figures) but high enough not to refuse.
+    PORTCULLIS_OIDC_TOKEN_RATE: '10000000',
     ...extra,
   };
 }
@@ -188,6 +192,55 @@ function logoutTarget(url: string, pool: string[], exhausted: { count: number },
     },
   ];
   return { ...load({ url, requests }), amount, warmupAmount };
+}
+
+// ---------- OpenID Provider ----------
+
+/** Ory Hydra's BENCHMARKS.md (2 CPUs, in-memory storage) and Keycloak's sizing guide (per vCPU). */
+const HYDRA_CLIENT_CREDENTIALS = 411;
+const HYDRA_INTROSPECTION = 7934;
+const KEYCLOAK_CLIENT_CREDENTIALS_PER_VCPU = 120;
+
+async function oidcSuite(backend: Backend, proc: Proc, session: Session): Promise<void> {
+  const created = await post(
+    `${proc.url}/v1/oauth-clients`,
+    { name: 'bench service', grantTypes: ['client_credentials'] },
+    { 'x-api-key': session.apiKey },
+  );
+  const basic = `Basic ${Buffer.from(`${created.client.clientId}:${created.clientSecret}`).toString('base64')}`;
+  const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: basic };
+  const vcpus = cpus().length;
+
+  log(`${backend}: OAuth client credentials`);
+  let r = await measureOn(
+    [proc],
+    [load({ url: `${proc.url}/oauth2/token`, method: 'POST', headers: form, body: 'grant_type=client_credentials' })],
+  );
+  rows.push({
+    scenario: 'OAuth token `POST /oauth2/token` (client credentials, client_secret_basic)',
+    backend,
+    ...r,
+    ours: true,
+    published: [
+      { name: 'Ory Hydra (published, 2 CPUs, in-memory)', rps: HYDRA_CLIENT_CREDENTIALS },
+      {
+        name: `Keycloak sizing (${KEYCLOAK_CLIENT_CREDENTIALS_PER_VCPU}/s per vCPU × ${vcpus})`,
+        rps: KEYCLOAK_CLIENT_CREDENTIALS_PER_VCPU * vcpus,
+      },
+    ],
+  });
+
+  const issued = await fetch(`${proc.url}/oauth2/token`, { method: 'POST', headers: form, body: 'grant_type=client_credentials' });
+  const token = ((await issued.json()) as { access_token: string }).access_token;
+  log(`${backend}: OAuth introspection`);
+  r = await measureOn([proc], [load({ url: `${proc.url}/oauth2/introspect`, method: 'POST', headers: form, body: `token=${token}` })]);
+  rows.push({
+    scenario: 'OAuth introspection `POST /oauth2/introspect` (active token)',
+    backend,
+    ...r,
+    ours: true,
+    published: [{ name: 'Ory Hydra (published, 2 CPUs, in-memory)', rps: HYDRA_INTROSPECTION }],
+  });
 }
 
 // ---------- vault ----------
@@ -316,6 +369,7 @@ async function portcullisSuite(
         : {}),
     });
 
+    await oidcSuite(backend, proc, session);
     await vaultSuite(backend, proc, session, analyze);
   } finally {
     await proc.stop();
@@ -532,6 +586,7 @@ function render(baselines: { argon2: Measurement; fastify: Measurement }, starte
       vs += `${vs ? '; ' : ''}${fmt(times, 1)}× ${row.vs2.name}`;
       targets.push(`≥ ${row.vs2.minTimes}× BA ${mark(times >= row.vs2.minTimes)}`);
     }
+    for (const other of row.published ?? []) vs += `${vs ? '; ' : ''}${fmt(m.rps / other.rps, 1)}× ${other.name} ${fmt(other.rps)}/s`;
     if (row.p99Target) targets.push(`p99 < ${P99_LIMIT_MS} ms ${mark(m.p99 < P99_LIMIT_MS)}`);
     if (row.ours) {
       targets.push(`0 errors ${mark(m.errors === 0)}`);

@@ -29,6 +29,7 @@ import {
 import { type ApiKeysService, createIdentityDomain, type OrganizationsService, UserSchema, type UsersService } from './identity/index.js';
 import { createMailer, type Mailer } from './mail/index.js';
 import { createMfaDomain, type MfaDomain } from './mfa/index.js';
+import { type ClientsService, createOidcDomain } from './oidc/index.js';
 import { createPortabilityDomain, type PortabilityService } from './portability/index.js';
 import {
   type AccountService,
@@ -107,6 +108,8 @@ export interface Services {
   webhooks: WebhooksService;
   /** Sends the webhook outbox (runs while the server listens). */
   webhookDispatcher: WebhookDispatcher;
+  /** OAuth clients of the OpenID Provider (and people's consents to them). */
+  oauthClients: ClientsService;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -233,6 +236,17 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     apiKeySecret: (secret, via) => apiKeys.verifySecret(secret, via),
     apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
   };
+  const oidcDomain = await createOidcDomain({
+    storage,
+    config,
+    keys,
+    users,
+    sessions,
+    audit,
+    state,
+    log: log.child({ domain: 'oidc' }),
+    verifiers: () => verifiers,
+  });
   await events.start();
 
   const services: Services = {
@@ -261,6 +275,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     mfa,
     webhooks: webhooksWithAudit.webhooks,
     webhookDispatcher: webhooksDomain.dispatcher,
+    oauthClients: oidcDomain.clients,
   };
 
   await identity.bootstrap(announce);
@@ -347,6 +362,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(federationRoutes.routes);
   await app.register(mfa.routes);
   await app.register(webhooksWithAudit.routes);
+  await app.register(oidcDomain.routes);
   app.addHook('onListen', vaultDomain.listen);
   // Only a serving instance sends webhooks (not the CLI's short-lived apps).
   app.addHook('onListen', async () => webhooksDomain.dispatcher.start());

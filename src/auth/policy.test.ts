@@ -167,6 +167,8 @@ describe('policy: organizations and their resources', () => {
     { action: 'idp.read', session: [true, true, true, true], key: [true, true, true, true] },
     { action: 'idp.write', session: [false, true, true, true], key: [false, true, true, true] },
     { action: 'audit.read', session: [false, true, true, true], key: [false, true, true, true] },
+    { action: 'oauth_client.read', session: [false, true, true, true], key: [false, true, true, true] },
+    { action: 'oauth_client.write', session: [false, true, true, true], key: [false, true, true, true] },
     { action: 'user.read', session: [false, true, true, true], key: [false, true, true, true] },
     { action: 'user.set_groups', session: [false, true, true, true], key: [false, true, true, true] },
     { action: 'vault.read', session: [false, true, true, true], key: [false, true, true, true] },

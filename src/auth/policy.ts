@@ -43,6 +43,9 @@ export const ACTIONS = [
   'audit.read',
   'webhook.read',
   'webhook.write',
+  // OAuth clients (applications that sign people in through Portcullis).
+  'oauth_client.read',
+  'oauth_client.write',
   // A directory (SCIM) provisioning the organization's users and groups.
   'directory.provision',
 ] as const;
@@ -104,6 +107,8 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'audit.read': 'audit:read',
   'webhook.read': 'webhooks:read',
   'webhook.write': 'webhooks:write',
+  'oauth_client.read': 'clients:read',
+  'oauth_client.write': 'clients:write',
   'directory.provision': 'users:write',
 };
 
@@ -137,6 +142,8 @@ const ADMINISTRATORS_ONLY: ReadonlySet<Action> = new Set([
   'webhook.read',
   'webhook.write',
   'directory.provision',
+  'oauth_client.read',
+  'oauth_client.write',
 ]);
 
 const deny = (code: ErrorCode, reason: string): Decision => ({ allow: false, code, reason });

@@ -17,6 +17,8 @@ export const SCOPES = [
   'audit:read',
   'webhooks:read',
   'webhooks:write',
+  'clients:read',
+  'clients:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

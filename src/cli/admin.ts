@@ -67,6 +67,51 @@ export function registerAdminCommands(program: Command): void {
     });
 
   admin
+    .command('create-client <name>')
+    .description('Register an application that signs people in through Portcullis (OpenID Connect); prints the client secret once')
+    .option('--org <name>', 'organization name', DEFAULT_ORGANIZATION)
+    .option('--redirect-uri <uri...>', 'redirect URIs (exact match)')
+    .option('--post-logout-redirect-uri <uri...>', 'where RP-initiated logout may return')
+    .option('--grant-type <type...>', 'authorization_code, refresh_token, client_credentials (default: the first two)')
+    .option('--auth-method <method>', 'client_secret_basic, client_secret_post, private_key_jwt or none (public client, PKCE)')
+    .option('--scope <scope...>', 'allowed scopes (default: openid profile email groups offline_access)')
+    .option('--first-party', 'people are not asked for consent')
+    .action(
+      async (
+        name: string,
+        opts: {
+          org: string;
+          redirectUri?: string[];
+          postLogoutRedirectUri?: string[];
+          grantType?: string[];
+          authMethod?: string;
+          scope?: string[];
+          firstParty?: boolean;
+        },
+      ) => {
+        await withApp(async (app) => {
+          const organizationId = await orgId(app, opts.org);
+          const { client, clientSecret } = await app.services.oauthClients.create(
+            operatorContext(organizationId),
+            {
+              name,
+              redirectUris: opts.redirectUri,
+              postLogoutRedirectUris: opts.postLogoutRedirectUri,
+              grantTypes: opts.grantType,
+              tokenEndpointAuthMethod: opts.authMethod,
+              allowedScopes: opts.scope,
+              firstParty: opts.firstParty === true,
+            },
+            organizationId,
+          );
+          console.log(
+            JSON.stringify({ clientId: client.clientId, ...(clientSecret ? { clientSecret } : {}), issuer: app.services.config.publicUrl }),
+          );
+        });
+      },
+    );
+
+  admin
     .command('set-password <userName>')
     .description("Set a user's password (read from PORTCULLIS_NEW_PASSWORD or --password)")
     .option('--password <password>')

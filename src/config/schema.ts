@@ -326,6 +326,30 @@ export const ConfigSchema = Type.Object({
     },
     'portcullis',
   ),
+  /** Resource indicators (RFC 8707) the OpenID Provider issues JWT access tokens for. */
+  oidcResourceServers: commaList({
+    env: 'PORTCULLIS_OIDC_RESOURCE_SERVERS',
+    docDefault: '(none)',
+    description:
+      'Comma-separated resource indicators (API URLs, RFC 8707) for which the OpenID Provider issues RFC 9068 JWT access tokens (`aud` = the resource).',
+  }),
+  /** Authorization code lifetime of the OpenID Provider, seconds. */
+  oidcCodeTtlSeconds: integer(
+    { env: 'PORTCULLIS_OIDC_CODE_TTL', description: 'Seconds an OAuth authorization code stays exchangeable.' },
+    60,
+    1,
+    600,
+  ),
+  /** Token endpoint requests per minute for one client, across instances. */
+  oidcTokenRatePerClient: integer(
+    {
+      env: 'PORTCULLIS_OIDC_TOKEN_RATE',
+      description: 'Token endpoint requests per minute for one OAuth client (429 above); 0 turns the limit off.',
+    },
+    6000,
+    0,
+    10_000_000,
+  ),
   /** Access token lifetime, seconds (`expiresIn`). */
   accessTokenTtlSeconds: integer({ env: 'PORTCULLIS_ACCESS_TOKEN_TTL', description: 'Access token lifetime, seconds.' }, 900, 30, 86_400),
   /** A session ends this long after sign-in however active it is, seconds. */

@@ -54,6 +54,7 @@ export const TAGS = [
   { name: 'directory', description: 'HelloID credential provisioning (seed 003).' },
   { name: 'scim', description: 'SCIM 2.0 provisioning (RFC 7643, RFC 7644) at `/scim/v2`, as Microsoft Entra ID drives it.' },
   { name: 'idps', description: 'Identity providers (OIDC, OAuth2) and the browser sign-in through them.' },
+  { name: 'oauth-clients', description: 'Applications that sign people in through Portcullis as an OpenID Provider, and consents.' },
   {
     name: 'webhooks',
     description: 'Signed event deliveries (Standard Webhooks) to per-organization endpoints, with a delivery log and replay.',

@@ -253,28 +253,5 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutes
       return keys.jwks();
     },
   );
-
-  app.get(
-    '/.well-known/openid-configuration',
-    {
-      config: { auth: 'none' },
-      schema: {
-        operationId: 'getOpenIdConfiguration',
-        summary: 'Discovery metadata',
-        description: 'The issuer and where its keys are. Portcullis is not (yet) an OpenID Provider: only what exists is listed.',
-        tags: ['auth'],
-        security: [],
-        response: { 200: Type.Record(Type.String(), Type.Unknown()) },
-      },
-    },
-    // Why only these: Portcullis is not (yet) an OpenID Provider. It has no authorization endpoint, no
-    // OAuth token endpoint (`/v1/auth/login` takes Portcullis JSON) and issues no ID tokens; a client
-    // library reading more would try flows that do not exist. What is true: who issues the access
-    // tokens and where their keys are.
-    async () => ({
-      issuer: services.config.publicUrl,
-      jwks_uri: `${services.config.publicUrl}/.well-known/jwks.json`,
-      access_token_signing_alg_values_supported: ['EdDSA'],
-    }),
-  );
+  // `/.well-known/openid-configuration` is the OpenID Provider's discovery document (src/oidc).
 };

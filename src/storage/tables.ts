@@ -265,6 +265,9 @@ export interface Database {
   emailTokens: EmailTokensTable;
   webhookEndpoints: WebhookEndpointsTable;
   webhookDeliveries: WebhookDeliveriesTable;
+  oauthClients: OauthClientsTable;
+  oidcPayloads: OidcPayloadsTable;
+  oauthConsents: OauthConsentsTable;
 }
 
 /** An external OAuth2/OIDC identity provider (`idps/{id}`); ids are instance-wide. */
@@ -406,4 +409,41 @@ export interface WebhookDeliveriesTable {
   replayOf: string | null;
   createdAt: Iso;
   deliveredAt: Iso | null;
+}
+
+/** An application that signs people in through Portcullis (OpenID Provider client); ids are instance-wide. */
+export interface OauthClientsTable {
+  clientId: string;
+  organizationId: string;
+  name: string;
+  /** SHA-256 (hex) of the client secret; null for public and `private_key_jwt` clients. */
+  secretHash: string | null;
+  /** JSON: redirect URIs, grant types, auth method, scopes, TTLs, jwks (never the secret). */
+  settings: string;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
+/** One oidc-provider artifact (code, token, grant, session, interaction…) by model and id. */
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  /** JSON payload as oidc-provider gave it. */
+  payload: string;
+  grantId: string | null;
+  uid: string | null;
+  userCode: string | null;
+  /** Null: no expiry. */
+  expiresAt: Iso | null;
+  consumedAt: Iso | null;
+}
+
+/** The grant a person gave an application, remembered until withdrawn. */
+export interface OauthConsentsTable {
+  userId: string;
+  clientId: string;
+  grantId: string;
+  scope: string;
+  createdAt: Iso;
+  updatedAt: Iso;
 }

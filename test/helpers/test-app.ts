@@ -75,6 +75,22 @@ export interface TestAppOptions {
   masterKey?: Buffer;
   /** Another instance whose PostgreSQL schema, Redis prefix and master key this one shares. */
   peer?: TestApp;
+  /** Listen on this port (0: any). Tests that need the public URL to be the listening one pick a port first. */
+  port?: number;
+}
+
+/** A free loopback port (for a public URL that must name the port the app will listen on). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 let counter = 0;
@@ -136,7 +152,7 @@ export async function buildTestApp(
     logStream,
     announce: () => {},
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;

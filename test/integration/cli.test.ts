@@ -78,4 +78,25 @@ describe('portcullis CLI (SQLite in a data dir)', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('portcullis: configuration error: PORTCULLIS_PORT must be a whole number, got "eighty"');
   }, 300_000);
+
+  it('admin create-client registers an OpenID Connect client and prints its secret once', async () => {
+    const out = JSON.parse(
+      (
+        await cli(
+          'admin',
+          'create-client',
+          'Grafana',
+          '--redirect-uri',
+          'https://grafana.example.test/login/generic_oauth',
+          '--first-party',
+        )
+      ).stdout,
+    );
+    expect(out).toMatchObject({ clientId: expect.any(String), clientSecret: expect.stringMatching(/^[\w-]{43}$/) });
+    const spa = JSON.parse(
+      (await cli('admin', 'create-client', 'SPA', '--redirect-uri', 'http://localhost:5173/cb', '--auth-method', 'none')).stdout,
+    );
+    expect(spa).not.toHaveProperty('clientSecret');
+    await expect(cli('admin', 'create-client', 'Broken', '--grant-type', 'authorization_code')).rejects.toBeDefined();
+  }, 240_000);
 });

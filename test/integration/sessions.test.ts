@@ -268,15 +268,19 @@ describe('tokens', () => {
     expect((await t.req('GET', '/.well-known/jwks.json')).body.keys.map((k: any) => k.kid)).toContain(kid);
     const discovery = await t.req('GET', '/.well-known/openid-configuration');
     expect(discovery.body).toMatchObject({ issuer: t.config.publicUrl, jwks_uri: `${t.config.publicUrl}/.well-known/jwks.json` });
-    // @see issue 16: discovery says only what exists (no authorization or token endpoint, no ID tokens).
-    for (const absent of [
-      'authorization_endpoint',
-      'token_endpoint',
-      'response_types_supported',
-      'id_token_signing_alg_values_supported',
-    ]) {
+    // @see issue 16 and 17: discovery is the OpenID Provider's and says only what exists.
+    expect(discovery.body).toMatchObject({
+      authorization_endpoint: `${t.config.publicUrl}/oauth2/authorize`,
+      token_endpoint: `${t.config.publicUrl}/oauth2/token`,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+    });
+    expect(discovery.body.id_token_signing_alg_values_supported).toContain('RS256');
+    for (const absent of ['registration_endpoint', 'device_authorization_endpoint']) {
       expect(discovery.body, absent).not.toHaveProperty(absent);
     }
+    expect(discovery.body.grant_types_supported).not.toContain('implicit');
+    expect(discovery.body.grant_types_supported).not.toContain('password');
   });
 });
 

@@ -6,6 +6,7 @@ import * as m0004 from './0004_directory.js';
 import * as m0005 from './0005_mfa.js';
 import * as m0006 from './0006_federation.js';
 import * as m0007 from './0007_vault_inbox_claims.js';
+import * as m0008 from './0008_oidc_provider.js';
 import * as m0010 from './0010_user_import.js';
 import * as m0011 from './0011_webhooks.js';
 
@@ -18,6 +19,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_federation': m0006,
   '0005_mfa': m0005,
   '0007_vault_inbox_claims': m0007,
+  '0008_oidc_provider': m0008,
   '0010_user_import': m0010,
   '0011_webhooks': m0011,
 };

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenIdConfigurationData, GetOpenIdConfigurationErrors, GetOpenIdConfigurationResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, HelloIdCreateUserData, HelloIdCreateUserErrors, HelloIdCreateUserResponses, HelloIdDeleteUserData, HelloIdDeleteUserErrors, HelloIdDeleteUserResponses, HelloIdGetUserData, HelloIdGetUserErrors, HelloIdGetUserResponses, HelloIdListUsersData, HelloIdListUsersErrors, HelloIdListUsersResponses, HelloIdUpdateUserData, HelloIdUpdateUserErrors, HelloIdUpdateUserResponses, ImportUsersData, ImportUsersErrors, ImportUsersResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen.js';
+import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateOauthClientData, CreateOauthClientErrors, CreateOauthClientResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteOauthClientData, DeleteOauthClientErrors, DeleteOauthClientResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOauthClientData, GetOauthClientErrors, GetOauthClientResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, HelloIdCreateUserData, HelloIdCreateUserErrors, HelloIdCreateUserResponses, HelloIdDeleteUserData, HelloIdDeleteUserErrors, HelloIdDeleteUserResponses, HelloIdGetUserData, HelloIdGetUserErrors, HelloIdGetUserResponses, HelloIdListUsersData, HelloIdListUsersErrors, HelloIdListUsersResponses, HelloIdUpdateUserData, HelloIdUpdateUserErrors, HelloIdUpdateUserResponses, ImportUsersData, ImportUsersErrors, ImportUsersResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOauthClientsData, ListOauthClientsErrors, ListOauthClientsResponses, ListOauthConsentsData, ListOauthConsentsErrors, ListOauthConsentsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOauthClientData, UpdateOauthClientErrors, UpdateOauthClientResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses, WithdrawOauthConsentData, WithdrawOauthConsentErrors, WithdrawOauthConsentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -352,13 +352,6 @@ export const changePassword = <ThrowOnError extends boolean = false>(options: Op
  * RFC 7517 key set of the access-token signing keys (EdDSA); cacheable for 5 minutes.
  */
 export const getJwks = <ThrowOnError extends boolean = false>(options?: Options<GetJwksData, ThrowOnError>) => (options?.client ?? client).get<GetJwksResponses, GetJwksErrors, ThrowOnError>({ url: '/.well-known/jwks.json', ...options });
-
-/**
- * Discovery metadata
- *
- * The issuer and where its keys are. Portcullis is not (yet) an OpenID Provider: only what exists is listed.
- */
-export const getOpenIdConfiguration = <ThrowOnError extends boolean = false>(options?: Options<GetOpenIdConfigurationData, ThrowOnError>) => (options?.client ?? client).get<GetOpenIdConfigurationResponses, GetOpenIdConfigurationErrors, ThrowOnError>({ url: '/.well-known/openid-configuration', ...options });
 
 /**
  * Create or update a login
@@ -1220,5 +1213,118 @@ export const replayWebhookDelivery = <ThrowOnError extends boolean = false>(opti
         { scheme: 'basic', type: 'http' }
     ],
     url: '/v1/webhooks/{id}/deliveries/{deliveryId}/replay',
+    ...options
+});
+
+/**
+ * List the organization’s OAuth clients
+ *
+ * Every client of the caller’s organization, without secrets (`clientSecretSet` says whether one is set).
+ */
+export const listOauthClients = <ThrowOnError extends boolean = false>(options?: Options<ListOauthClientsData, ThrowOnError>) => (options?.client ?? client).get<ListOauthClientsResponses, ListOauthClientsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/oauth-clients',
+    ...options
+});
+
+/**
+ * Register an application that signs people in through Portcullis
+ *
+ * Creates an OAuth 2.0 / OpenID Connect client in the caller’s organization. For `client_secret_basic` and `client_secret_post` the answer carries `clientSecret` once: only its hash is stored. Redirect URIs match exactly.
+ */
+export const createOauthClient = <ThrowOnError extends boolean = false>(options: Options<CreateOauthClientData, ThrowOnError>) => (options.client ?? client).post<CreateOauthClientResponses, CreateOauthClientErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/oauth-clients',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete an OAuth client
+ *
+ * The client can no longer sign anyone in; its consents go with it.
+ */
+export const deleteOauthClient = <ThrowOnError extends boolean = false>(options: Options<DeleteOauthClientData, ThrowOnError>) => (options.client ?? client).delete<DeleteOauthClientResponses, DeleteOauthClientErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/oauth-clients/{clientId}',
+    ...options
+});
+
+/**
+ * Get an OAuth client
+ *
+ * A client of the caller’s organization; another organization’s answers 404.
+ */
+export const getOauthClient = <ThrowOnError extends boolean = false>(options: Options<GetOauthClientData, ThrowOnError>) => (options.client ?? client).get<GetOauthClientResponses, GetOauthClientErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/oauth-clients/{clientId}',
+    ...options
+});
+
+/**
+ * Change an OAuth client
+ *
+ * Fields given replace the stored ones. `rotateSecret: true` issues a new secret, answered once in `clientSecret`.
+ */
+export const updateOauthClient = <ThrowOnError extends boolean = false>(options: Options<UpdateOauthClientData, ThrowOnError>) => (options.client ?? client).patch<UpdateOauthClientResponses, UpdateOauthClientErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/oauth-clients/{clientId}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The applications the signed-in person allowed
+ *
+ * Consents are remembered per person and application until withdrawn.
+ */
+export const listOauthConsents = <ThrowOnError extends boolean = false>(options?: Options<ListOauthConsentsData, ThrowOnError>) => (options?.client ?? client).get<ListOauthConsentsResponses, ListOauthConsentsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/oauth-consents',
+    ...options
+});
+
+/**
+ * Withdraw the signed-in person’s consent to an application
+ *
+ * The grant and every token issued under it end; the application asks again next time.
+ */
+export const withdrawOauthConsent = <ThrowOnError extends boolean = false>(options: Options<WithdrawOauthConsentData, ThrowOnError>) => (options.client ?? client).delete<WithdrawOauthConsentResponses, WithdrawOauthConsentErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/oauth-consents/{clientId}',
     ...options
 });

@@ -376,7 +376,7 @@ export type UpdateUserRequest = {
 export type CreateApiKeyRequest = {
     name: string;
     description?: string;
-    scopes?: Array<'users:read' | 'users:write' | 'users:import' | 'users:export' | 'credentials:write' | 'apikeys:write' | 'profile:write' | 'organizations:write' | 'idps:write' | 'logins:read' | 'logins:write' | 'logins:reveal' | 'audit:read' | 'webhooks:read' | 'webhooks:write'>;
+    scopes?: Array<'users:read' | 'users:write' | 'users:import' | 'users:export' | 'credentials:write' | 'apikeys:write' | 'profile:write' | 'organizations:write' | 'idps:write' | 'logins:read' | 'logins:write' | 'logins:reveal' | 'audit:read' | 'webhooks:read' | 'webhooks:write' | 'clients:read' | 'clients:write'>;
     permissions?: number;
     expireDate?: string;
 };
@@ -1514,6 +1514,35 @@ export type UpdateWebhook = {
     enabled?: boolean;
 };
 
+/**
+ * OauthClient
+ */
+export type OauthClient = {
+    clientId: string;
+    organizationId: string;
+    name: string;
+    redirectUris: Array<string>;
+    postLogoutRedirectUris: Array<string>;
+    grantTypes: Array<string>;
+    tokenEndpointAuthMethod: string;
+    firstParty: boolean;
+    allowedScopes: Array<string>;
+    accessTokenTtl: number;
+    /**
+     * The public keys of a `private_key_jwt` client (JWK Set).
+     */
+    jwks?: {
+        keys: Array<{
+            [key: string]: unknown;
+        }>;
+    };
+    backchannelLogoutUri?: string;
+    acr?: string;
+    clientSecretSet: boolean;
+    createdAt: string;
+    updatedAt: string;
+};
+
 export type GetMetricsData = {
     body?: never;
     path?: never;
@@ -2636,37 +2665,6 @@ export type GetJwksResponses = {
 };
 
 export type GetJwksResponse = GetJwksResponses[keyof GetJwksResponses];
-
-export type GetOpenIdConfigurationData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/.well-known/openid-configuration';
-};
-
-export type GetOpenIdConfigurationErrors = {
-    /**
-     * A failure the service did not expect, or stored data it cannot read
-     */
-    500: ErrorBody;
-    /**
-     * Overloaded (load shedding) or a backing service is unreachable; retry later
-     */
-    503: ErrorBody;
-};
-
-export type GetOpenIdConfigurationError = GetOpenIdConfigurationErrors[keyof GetOpenIdConfigurationErrors];
-
-export type GetOpenIdConfigurationResponses = {
-    /**
-     * OK
-     */
-    200: {
-        [key: string]: unknown;
-    };
-};
-
-export type GetOpenIdConfigurationResponse = GetOpenIdConfigurationResponses[keyof GetOpenIdConfigurationResponses];
 
 export type UpsertLoginData = {
     body: UpsertLoginRequest;
@@ -5700,3 +5698,420 @@ export type ReplayWebhookDeliveryResponses = {
 };
 
 export type ReplayWebhookDeliveryResponse = ReplayWebhookDeliveryResponses[keyof ReplayWebhookDeliveryResponses];
+
+export type ListOauthClientsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/oauth-clients';
+};
+
+export type ListOauthClientsErrors = {
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ListOauthClientsError = ListOauthClientsErrors[keyof ListOauthClientsErrors];
+
+export type ListOauthClientsResponses = {
+    /**
+     * OK
+     */
+    200: {
+        clients: Array<OauthClient>;
+    };
+};
+
+export type ListOauthClientsResponse = ListOauthClientsResponses[keyof ListOauthClientsResponses];
+
+export type CreateOauthClientData = {
+    body: {
+        name: string;
+        redirectUris?: Array<string>;
+        postLogoutRedirectUris?: Array<string>;
+        grantTypes?: Array<'authorization_code' | 'refresh_token' | 'client_credentials'>;
+        tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+        /**
+         * A first-party application: people are not asked for consent.
+         */
+        firstParty?: boolean;
+        allowedScopes?: Array<string>;
+        /**
+         * Access token lifetime, seconds.
+         */
+        accessTokenTtl?: number;
+        /**
+         * The public keys of a `private_key_jwt` client (JWK Set).
+         */
+        jwks?: {
+            keys: Array<{
+                [key: string]: unknown;
+            }>;
+        };
+        backchannelLogoutUri?: string;
+        /**
+         * The `acr` value of ID tokens for this client.
+         */
+        acr?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/oauth-clients';
+};
+
+export type CreateOauthClientErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type CreateOauthClientError = CreateOauthClientErrors[keyof CreateOauthClientErrors];
+
+export type CreateOauthClientResponses = {
+    /**
+     * Created
+     */
+    201: {
+        client: OauthClient;
+        /**
+         * Shown once: only its hash is stored.
+         */
+        clientSecret?: string;
+    };
+};
+
+export type CreateOauthClientResponse = CreateOauthClientResponses[keyof CreateOauthClientResponses];
+
+export type DeleteOauthClientData = {
+    body?: never;
+    path: {
+        clientId: string;
+    };
+    query?: never;
+    url: '/v1/oauth-clients/{clientId}';
+};
+
+export type DeleteOauthClientErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type DeleteOauthClientError = DeleteOauthClientErrors[keyof DeleteOauthClientErrors];
+
+export type DeleteOauthClientResponses = {
+    /**
+     * OK
+     */
+    200: {
+        success: boolean;
+    };
+};
+
+export type DeleteOauthClientResponse = DeleteOauthClientResponses[keyof DeleteOauthClientResponses];
+
+export type GetOauthClientData = {
+    body?: never;
+    path: {
+        clientId: string;
+    };
+    query?: never;
+    url: '/v1/oauth-clients/{clientId}';
+};
+
+export type GetOauthClientErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type GetOauthClientError = GetOauthClientErrors[keyof GetOauthClientErrors];
+
+export type GetOauthClientResponses = {
+    /**
+     * OK
+     */
+    200: OauthClient;
+};
+
+export type GetOauthClientResponse = GetOauthClientResponses[keyof GetOauthClientResponses];
+
+export type UpdateOauthClientData = {
+    body: {
+        name?: string;
+        redirectUris?: Array<string>;
+        postLogoutRedirectUris?: Array<string>;
+        grantTypes?: Array<'authorization_code' | 'refresh_token' | 'client_credentials'>;
+        /**
+         * A first-party application: people are not asked for consent.
+         */
+        firstParty?: boolean;
+        allowedScopes?: Array<string>;
+        /**
+         * Access token lifetime, seconds.
+         */
+        accessTokenTtl?: number;
+        /**
+         * The public keys of a `private_key_jwt` client (JWK Set).
+         */
+        jwks?: {
+            keys: Array<{
+                [key: string]: unknown;
+            }>;
+        };
+        backchannelLogoutUri?: string | null;
+        acr?: string | null;
+        /**
+         * Issue a new client secret (answered once, in `clientSecret`).
+         */
+        rotateSecret?: boolean;
+    };
+    path: {
+        clientId: string;
+    };
+    query?: never;
+    url: '/v1/oauth-clients/{clientId}';
+};
+
+export type UpdateOauthClientErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type UpdateOauthClientError = UpdateOauthClientErrors[keyof UpdateOauthClientErrors];
+
+export type UpdateOauthClientResponses = {
+    /**
+     * OK
+     */
+    200: {
+        client: OauthClient;
+        /**
+         * Shown once: only its hash is stored.
+         */
+        clientSecret?: string;
+    };
+};
+
+export type UpdateOauthClientResponse = UpdateOauthClientResponses[keyof UpdateOauthClientResponses];
+
+export type ListOauthConsentsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/oauth-consents';
+};
+
+export type ListOauthConsentsErrors = {
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ListOauthConsentsError = ListOauthConsentsErrors[keyof ListOauthConsentsErrors];
+
+export type ListOauthConsentsResponses = {
+    /**
+     * OK
+     */
+    200: {
+        consents: Array<{
+            clientId: string;
+            clientName: string;
+            scope: string;
+            createdAt: string;
+            updatedAt: string;
+        }>;
+    };
+};
+
+export type ListOauthConsentsResponse = ListOauthConsentsResponses[keyof ListOauthConsentsResponses];
+
+export type WithdrawOauthConsentData = {
+    body?: never;
+    path: {
+        clientId: string;
+    };
+    query?: never;
+    url: '/v1/oauth-consents/{clientId}';
+};
+
+export type WithdrawOauthConsentErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type WithdrawOauthConsentError = WithdrawOauthConsentErrors[keyof WithdrawOauthConsentErrors];
+
+export type WithdrawOauthConsentResponses = {
+    /**
+     * OK
+     */
+    200: {
+        success: boolean;
+    };
+};
+
+export type WithdrawOauthConsentResponse = WithdrawOauthConsentResponses[keyof WithdrawOauthConsentResponses];
