@@ -36,7 +36,7 @@ import {
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { uiRoutes } from './ui/index.js';
-import { createVaultDomain, type VaultInbox, type VaultService } from './vault/index.js';
+import { createVaultDomain, type RunnerService, type VaultInbox, type VaultService } from './vault/index.js';
 
 export interface AppDeps {
   storage: Storage;
@@ -72,6 +72,7 @@ export interface Services {
   vault: VaultService;
   /** The inbound SMTP listener for emailed 2FA codes, when `PORTCULLIS_SMTP_INBOUND_PORT` is set. */
   vaultInbox: VaultInbox | undefined;
+  runner: RunnerService;
   /** Seed 003 (HelloID credentials). */
   directory: DirectoryService;
   /** SCIM 2.0 provisioning. */
@@ -210,6 +211,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     verifiers,
     vault: vaultDomain.vault,
     vaultInbox: vaultDomain.inbox,
+    runner: vaultDomain.runner,
     directory: directoryDomain.directory,
     scim: directoryDomain.scim,
     idps: federation.idps,
@@ -241,7 +243,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     },
   });
   registerGuard(app, config, () => verifiers);
-  registerMetrics(app, config.metricsToken, events);
+  registerMetrics(app, config.metricsToken, events, [vaultDomain.runner.registerMetrics]);
   app.addSchema(ErrorBody);
   app.addSchema(UserSchema);
 

@@ -24,10 +24,13 @@ export function registerMetrics(
   app: FastifyInstance,
   token: Secret | undefined,
   broadcasts?: { broadcastFailures(): Readonly<Record<string, number>> },
+  /** Domains' own metrics (the login runner's queue and run durations). */
+  sources: readonly ((registry: Registry) => void)[] = [],
 ): Registry | undefined {
   if (!token) return undefined;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const source of sources) source(registry);
   if (broadcasts) {
     // Why: a lost broadcast means another instance serves a revoked session or a stale view until its cache expires.
     new Counter({

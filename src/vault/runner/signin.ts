@@ -22,8 +22,8 @@ export type SignInOutcome = { ok: true } | { ok: false; kind: 'refused' | 'not_u
 export interface SignInInput {
   authenticationUrl: string;
   homeUrl: string;
-  /** Username, else email, else phone. */
-  identifier: string | undefined;
+  /** The login's identifiers: the field's type picks one (an email field gets the email, a tel field the phone). */
+  identifiers: { username: string | null; email: string | null; phone: string | null };
   password: Secret | undefined;
   selectors: SelectorOverrides;
   /** Called when the site asks for a second-factor code; undefined when none could be had (the reason was recorded). */
@@ -44,6 +44,18 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     const t = setTimeout(done, ms);
     signal?.addEventListener('abort', done);
   });
+
+/** The identifier for this field: email for `type=email`/`autocomplete=email`, phone for `tel`, else the username first. */
+async function identifierFor(found: Found, ids: SignInInput['identifiers']): Promise<string | undefined> {
+  const [type, ac] = await Promise.all([
+    found.locator.getAttribute('type').catch(() => null),
+    found.locator.getAttribute('autocomplete').catch(() => null),
+  ]);
+  const kind = `${type ?? ''} ${ac ?? ''}`.toLowerCase();
+  if (/email/.test(kind)) return ids.email ?? ids.username ?? ids.phone ?? undefined;
+  if (/\btel\b/.test(kind)) return ids.phone ?? ids.username ?? ids.email ?? undefined;
+  return ids.username ?? ids.email ?? ids.phone ?? undefined;
+}
 
 interface Found {
   frame: Frame;
@@ -162,11 +174,10 @@ export async function signIn(page: Page, input: SignInInput): Promise<SignInOutc
       }
       if (!input.password) return { ok: false, kind: 'not_understood', reason: 'The site asks for a password and the login has none.' };
       const identifier = await findField(page, 'identifier', selectors.identifier, password.frame);
-      if (identifier && input.identifier !== undefined && identifier.frame === password.frame) {
-        if ((await identifier.locator.inputValue().catch(() => '')) !== input.identifier) {
-          step('fill_identifier');
-          await identifier.locator.fill(input.identifier);
-        }
+      const value = identifier && identifier.frame === password.frame ? await identifierFor(identifier, input.identifiers) : undefined;
+      if (identifier && value !== undefined && (await identifier.locator.inputValue().catch(() => '')) !== value) {
+        step('fill_identifier');
+        await identifier.locator.fill(value);
       }
       step('fill_password', password.frame === page.mainFrame() ? undefined : 'in a frame');
       await password.locator.fill(input.password.unwrap());
@@ -202,12 +213,13 @@ export async function signIn(page: Page, input: SignInInput): Promise<SignInOutc
     }
 
     const identifier = await findField(page, 'identifier', selectors.identifier);
-    if (identifier && input.identifier !== undefined && !passwordSubmitted) {
+    const value = identifier ? await identifierFor(identifier, input.identifiers) : undefined;
+    if (identifier && value !== undefined && !passwordSubmitted) {
       if (identifierSubmitted >= 2) {
         return { ok: false, kind: 'refused', reason: 'The site did not accept the identifier: its form came back.' };
       }
       step('fill_identifier', identifier.frame === page.mainFrame() ? 'two-step' : 'two-step, in a frame');
-      await identifier.locator.fill(input.identifier);
+      await identifier.locator.fill(value);
       input.beforeCredentialsSubmitted();
       const before = page.url();
       step('submit');
