@@ -17,6 +17,7 @@ import {
   clientErrorHandler,
   ErrorBody,
   frameworkErrors,
+  principalFromApiKey,
   registerErrorHandling,
   registerGuard,
   registerJsonParsers,
@@ -192,6 +193,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     apiKeyBasic: (key, secret) => apiKeys.verifyBasic(key, secret),
   };
   await events.start();
+  // The live browser sessions' CDP endpoint is a WebSocket upgrade, outside Fastify's routing: it takes the caller's API key.
+  vaultDomain.live.attach(app.server, (headers) => principalFromApiKey(headers, verifiers));
 
   const services: Services = {
     config,

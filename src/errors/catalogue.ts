@@ -56,6 +56,7 @@ export const ERROR_CATALOGUE = {
   'vault.browser_unavailable': spec(503, Grpc.UNAVAILABLE, "The login runner's browser is not available."),
   'vault.runner_busy': spec(429, Grpc.RESOURCE_EXHAUSTED, 'The login runner is busy. Try again later.'),
   'vault.no_code_awaited': spec(409, Grpc.FAILED_PRECONDITION, 'No sign-in is waiting for a code.'),
+  'vault.sign_in_failed': spec(409, Grpc.FAILED_PRECONDITION, 'The sign-in did not succeed.'),
   'vault.manual_authentication': spec(409, Grpc.FAILED_PRECONDITION, 'This login is signed in by a person, not by the runner.'),
   'scim.invalid_filter': spec(400, Grpc.INVALID_ARGUMENT, 'The filter is invalid or not supported.'),
   'scim.invalid_path': spec(400, Grpc.INVALID_ARGUMENT, 'The attribute path is invalid.'),

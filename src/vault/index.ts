@@ -6,6 +6,7 @@ import type { Logger } from '../log/index.js';
 import type { SharedState } from '../state/index.js';
 import type { Storage } from '../storage/index.js';
 import type { VaultInbox } from './inbox/inbox.server.js';
+import { createLiveSessions } from './runner/live.js';
 import { createRunsRepo } from './runner/runner.repo.js';
 import { runnerRoutes } from './runner/runner.routes.js';
 import { createRunnerService } from './runner/runner.service.js';
@@ -63,14 +64,16 @@ export async function createVaultDomain(deps: VaultDomainDeps) {
     config,
     dialect: deps.storage.dialect,
   });
+  const live = createLiveSessions({ vault: vault.runnerAccess, runner, audit: deps.audit, log: deps.log, config });
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(vaultRoutes, { services: { vault } });
-    await app.register(runnerRoutes, { services: { vault, runner } });
+    await app.register(runnerRoutes, { services: { vault, runner, live } });
   };
   return {
     vault,
     inbox,
     runner,
+    live,
     routes,
     /** Beside the HTTP server only (never for CLI commands): the inbound SMTP listener, and the runner's recovery of runs a stopped server left. */
     async listen(): Promise<void> {
@@ -78,6 +81,7 @@ export async function createVaultDomain(deps: VaultDomainDeps) {
       if (inbox && config.smtpInboundPort !== undefined) await inbox.listen(config.smtpInboundPort, config.host);
     },
     async close(): Promise<void> {
+      await live.closeAll();
       await runner.close();
       await inbox?.close();
     },

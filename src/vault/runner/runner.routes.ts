@@ -3,12 +3,18 @@ import { Type } from 'typebox';
 import { ctx, errors } from '../../http/index.js';
 import { LoginIdParam } from '../vault.schemas.js';
 import type { VaultService } from '../vault.service.js';
+import type { LiveSessions, LiveSessionView } from './live.js';
 import {
   Authentication,
   AuthenticationIdParam,
   AuthenticationStarted,
+  BrowserSession,
+  BrowserSessionIdParam,
+  CompleteLoginBody,
+  CompleteLoginResponse,
   GetCodeBody,
   GetCodeResponse,
+  OpenBrowserSessionBody,
   SubmitCodeBody,
   SubmitCodeResponse,
 } from './runner.schemas.js';
@@ -17,13 +23,89 @@ import type { RunnerService } from './runner.service.js';
 export interface RunnerRoutesDeps {
   runner: RunnerService;
   vault: VaultService;
+  live: LiveSessions;
 }
 
 const tags = ['vault'];
 
 /** The login runner and Kaizen's authentication routes. Handlers translate HTTP to one service call. */
 export const runnerRoutes: FastifyPluginAsyncTypebox<{ services: RunnerRoutesDeps }> = async (app, { services }) => {
-  const { runner, vault } = services;
+  const { runner, vault, live } = services;
+  /** The session with its CDP URL on the host and scheme the caller used. */
+  const withUrl = (req: { protocol: string; host: string }, v: LiveSessionView) => {
+    const { cdpPath, ...rest } = v;
+    return { ...rest, cdpUrl: `${req.protocol === 'https' ? 'wss' : 'ws'}://${req.host}${cdpPath}` };
+  };
+
+  app.post(
+    '/logins/:id/browser-sessions',
+    {
+      config: { scopes: ['logins:reveal'] },
+      schema: {
+        operationId: 'openBrowserSession',
+        tags,
+        summary: 'Open a live signed-in browser session (CDP)',
+        description:
+          'Starts a Chromium for the login, signs it in (the stored session first) — or, for `isManualAuthentication` logins, opens the sign-in page for a person — and keeps it open. Connect with `chromium.connectOverCDP(cdpUrl, { headers: { "x-api-key": <key> } })`. Needs `logins:reveal`: a signed-in browser is a credential.',
+        params: LoginIdParam,
+        body: Type.Optional(OpenBrowserSessionBody),
+        response: { 201: BrowserSession, ...errors(400, 401, 403, 404, 409, 415, 429, 503) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(withUrl(req, await live.open(ctx(req), req.params.id, req.body ?? {}))),
+  );
+
+  app.get(
+    '/browser-sessions/:browserSessionId',
+    {
+      config: { scopes: ['logins:reveal'] },
+      schema: {
+        operationId: 'getBrowserSession',
+        tags,
+        summary: 'Read a live browser session',
+        description: 'Its status, CDP URL and expiry.',
+        params: BrowserSessionIdParam,
+        response: { 200: BrowserSession, ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => withUrl(req, live.get(ctx(req), req.params.browserSessionId)),
+  );
+
+  app.delete(
+    '/browser-sessions/:browserSessionId',
+    {
+      config: { scopes: ['logins:reveal'] },
+      schema: {
+        operationId: 'closeBrowserSession',
+        tags,
+        summary: 'Close a live browser session',
+        description: 'Closes its Chromium; connected CDP clients are disconnected.',
+        params: BrowserSessionIdParam,
+        response: { 200: Type.Object({ success: Type.Boolean() }), ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => {
+      await live.close(ctx(req), req.params.browserSessionId);
+      return { success: true };
+    },
+  );
+
+  app.post(
+    '/authentication/completeLogin',
+    {
+      config: { scopes: ['logins:reveal'] },
+      schema: {
+        operationId: 'completeLogin',
+        tags,
+        summary: 'Save the state of a live session a person signed in (Kaizen)',
+        description:
+          '`{contextAuthenticationId}` names a live browser session; its cookies and storage are sealed into the login’s stored session (the login must have `persistSession: true`).',
+        body: CompleteLoginBody,
+        response: { 200: CompleteLoginResponse, ...errors(400, 401, 403, 404, 409, 415) },
+      },
+    },
+    async (req) => live.complete(ctx(req), req.body.contextAuthenticationId),
+  );
 
   app.post(
     '/logins/:id/authenticate',

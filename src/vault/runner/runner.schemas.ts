@@ -49,3 +49,41 @@ export const GetCodeResponse = Type.Object({
   code: Type.String(),
   secondsRemaining: Type.Number({ description: 'Seconds until the next code' }),
 });
+
+export const BrowserSessionIdParam = Type.Object({ browserSessionId: Type.String({ maxLength: 64 }) });
+export const OpenBrowserSessionBody = Type.Object(
+  {
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 86_400, description: 'At most PORTCULLIS_BROWSER_SESSION_TTL' })),
+    idleTimeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 5,
+        maximum: 86_400,
+        description: 'Closed after this long with no CDP client; at most PORTCULLIS_BROWSER_SESSION_IDLE',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const BrowserSession = Type.Object(
+  {
+    id: Type.String(),
+    contextAuthenticationId: Type.String({ description: 'The same id, as `completeLogin` names it' }),
+    loginId: Type.String(),
+    status: Type.Unsafe<'READY' | 'AWAITING_MANUAL_LOGIN' | 'CLOSED'>({
+      type: 'string',
+      enum: ['READY', 'AWAITING_MANUAL_LOGIN', 'CLOSED'],
+    }),
+    cdpUrl: Type.String({
+      description: 'CDP WebSocket URL on this server: `chromium.connectOverCDP(cdpUrl, {headers: {"x-api-key": …}})`',
+    }),
+    usedStoredSession: Type.Boolean(),
+    createdAt: Type.String(),
+    expiresAt: Type.String(),
+  },
+  { $id: 'BrowserSession', title: 'BrowserSession' },
+);
+export const CompleteLoginBody = Type.Object(
+  { contextAuthenticationId: Type.String({ minLength: 1, maxLength: 64, description: 'The live browser session a person signed in' }) },
+  { additionalProperties: false },
+);
+export const CompleteLoginResponse = Type.Object({ success: Type.Boolean(), message: Type.String() });

@@ -153,12 +153,13 @@ export function createRunnerService(deps: RunnerDeps) {
   }
 
   async function codeFor(
-    run: ActiveRun,
+    run: Pick<ActiveRun, 'abort' | 'deliverCode'>,
     login: LoginRow,
-    rec: ReturnType<typeof recorder>,
+    rec: Pick<ReturnType<typeof recorder>, 'step' | 'status'>,
     secrets: Awaited<ReturnType<typeof vault.secrets>>,
     since: string,
     deadline: number,
+    allowPush = true,
   ) {
     const method = login.twoFactorMethod;
     if (secrets.totp && (method === 'TOTP' || method === null || method === 'None')) {
@@ -182,6 +183,10 @@ export function createRunnerService(deps: RunnerDeps) {
       return code;
     }
     // SMS or any other channel: the caller pushes the code while the run waits for it.
+    if (!allowPush) {
+      rec.step('code_unavailable', method ?? undefined);
+      return undefined;
+    }
     await rec.status('AWAITING_CODE');
     rec.step('awaiting_code', method ?? undefined);
     const code = await new Promise<string | undefined>((resolve) => {
@@ -535,6 +540,47 @@ export function createRunnerService(deps: RunnerDeps) {
         data: { authenticationId: row.id },
       });
       return { success: true, message: 'The code was handed to the sign-in.', data: { authenticationId: row.id } };
+    },
+
+    /**
+     * Signs a live browser session in (its context stays open): the stored session first, else the
+     * sign-in with TOTP or an emailed code (a code pushed by a caller needs a run: `authenticate`).
+     */
+    async signInOn(
+      login: LoginRow,
+      context: BrowserContext,
+      page: Page,
+      signal: AbortSignal,
+      step: (name: string, detail?: string) => void,
+    ): Promise<{ ok: true; usedStoredSession: boolean } | { ok: false; reason: string }> {
+      const deadline = Date.now() + config.runnerTimeoutSeconds * 1000;
+      const secrets = await vault.secrets(login);
+      const selectors: SelectorOverrides = login.selectors ? (JSON.parse(login.selectors) as SelectorOverrides) : {};
+      if (login.persistSession === 1 && secrets.sessionState) {
+        const stored = JSON.parse(secrets.sessionState.unwrap()) as { cookies?: Parameters<BrowserContext['addCookies']>[0] };
+        if (stored.cookies?.length) await context.addCookies(stored.cookies);
+        await page.goto(login.homeUrl, { waitUntil: 'domcontentloaded' });
+        await page.waitForLoadState('load', { timeout: 3000 }).catch(() => {});
+        if (await signedIn(page, login.homeUrl, selectors)) return { ok: true, usedStoredSession: true };
+        await context.clearCookies();
+      }
+      let since = new Date(Date.now() - 1000).toISOString();
+      const abort = new AbortController();
+      signal.addEventListener('abort', () => abort.abort(), { once: true });
+      const outcome = await signIn(page, {
+        authenticationUrl: login.authenticationUrl,
+        homeUrl: login.homeUrl,
+        identifiers: { username: login.username, email: login.email, phone: login.phone },
+        password: secrets.password,
+        selectors,
+        signal,
+        step,
+        beforeCredentialsSubmitted() {
+          since = new Date(Date.now() - 1000).toISOString();
+        },
+        code: () => codeFor({ abort }, login, { step, status: async () => {} }, secrets, since, deadline, false),
+      });
+      return outcome.ok ? { ok: true, usedStoredSession: false } : { ok: false, reason: outcome.reason };
     },
 
     /** Runner state for `/metrics`: queue length, runs in progress, run durations. */
