@@ -175,5 +175,5 @@ describe('a server killed mid-run', () => {
       await second.exited;
     }
     expect(descendants(second.child.pid!).length).toBe(0);
-  });
+  }, 180_000);
 });

@@ -5,6 +5,7 @@ import { LoginIdParam } from '../vault.schemas.js';
 import type { VaultService } from '../vault.service.js';
 import type { LiveSessions, LiveSessionView } from './live.js';
 import {
+  AuthenticateBody,
   Authentication,
   AuthenticationIdParam,
   AuthenticationStarted,
@@ -31,6 +32,10 @@ const tags = ['vault'];
 /** The login runner and Kaizen's authentication routes. Handlers translate HTTP to one service call. */
 export const runnerRoutes: FastifyPluginAsyncTypebox<{ services: RunnerRoutesDeps }> = async (app, { services }) => {
   const { runner, vault, live } = services;
+  /** The options body of these routes may be left out entirely (Kaizen's clients send none). */
+  const optionalBody = async (req: { body: unknown }) => {
+    if (req.body === undefined || req.body === null) req.body = {};
+  };
   /** The session with its CDP URL on the host and scheme the caller used. */
   const withUrl = (req: { protocol: string; host: string }, v: LiveSessionView) => {
     const { cdpPath, ...rest } = v;
@@ -40,6 +45,7 @@ export const runnerRoutes: FastifyPluginAsyncTypebox<{ services: RunnerRoutesDep
   app.post(
     '/logins/:id/browser-sessions',
     {
+      preValidation: optionalBody,
       config: { scopes: ['logins:reveal'] },
       schema: {
         operationId: 'openBrowserSession',
@@ -48,11 +54,11 @@ export const runnerRoutes: FastifyPluginAsyncTypebox<{ services: RunnerRoutesDep
         description:
           'Starts a Chromium for the login, signs it in (the stored session first) — or, for `isManualAuthentication` logins, opens the sign-in page for a person — and keeps it open. Connect with `chromium.connectOverCDP(cdpUrl, { headers: { "x-api-key": <key> } })`. Needs `logins:reveal`: a signed-in browser is a credential.',
         params: LoginIdParam,
-        body: Type.Optional(OpenBrowserSessionBody),
+        body: OpenBrowserSessionBody,
         response: { 201: BrowserSession, ...errors(400, 401, 403, 404, 409, 415, 429, 503) },
       },
     },
-    async (req, reply) => reply.code(201).send(withUrl(req, await live.open(ctx(req), req.params.id, req.body ?? {}))),
+    async (req, reply) => reply.code(201).send(withUrl(req, await live.open(ctx(req), req.params.id, req.body))),
   );
 
   app.get(
@@ -110,6 +116,7 @@ export const runnerRoutes: FastifyPluginAsyncTypebox<{ services: RunnerRoutesDep
   app.post(
     '/logins/:id/authenticate',
     {
+      preValidation: optionalBody,
       config: { scopes: ['logins:write'] },
       schema: {
         operationId: 'authenticateLogin',
@@ -118,10 +125,11 @@ export const runnerRoutes: FastifyPluginAsyncTypebox<{ services: RunnerRoutesDep
         description:
           'Queues a sign-in by the login runner and answers at once; follow it with `GET /authentications/{authenticationId}`. 429 when the queue is full, 503 `vault.browser_unavailable` when Chromium is missing.',
         params: LoginIdParam,
-        response: { 200: AuthenticationStarted, ...errors(401, 403, 404, 409, 429, 503) },
+        body: AuthenticateBody,
+        response: { 200: AuthenticationStarted, ...errors(400, 401, 403, 404, 409, 415, 429, 503) },
       },
     },
-    async (req) => runner.authenticate(ctx(req), req.params.id),
+    async (req) => runner.authenticate(ctx(req), req.params.id, req.body),
   );
 
   app.get(

@@ -87,3 +87,9 @@ export const CompleteLoginBody = Type.Object(
   { additionalProperties: false },
 );
 export const CompleteLoginResponse = Type.Object({ success: Type.Boolean(), message: Type.String() });
+
+/** Optional: a run may ask for a shorter deadline than PORTCULLIS_RUNNER_TIMEOUT (never a longer one). */
+export const AuthenticateBody = Type.Object(
+  { timeoutSeconds: Type.Optional(Type.Integer({ minimum: 2, maximum: 3600, description: 'At most PORTCULLIS_RUNNER_TIMEOUT' })) },
+  { additionalProperties: false },
+);

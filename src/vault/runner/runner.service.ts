@@ -62,6 +62,7 @@ interface ActiveRun {
   loginId: string;
   /** Who asked: the audit actor of the run's outcome. */
   ctx: RequestContext;
+  timeoutSeconds: number;
   abort: AbortController;
   /** Set while AWAITING_CODE: hands a pushed code to the run. */
   deliverCode?: (code: string) => void;
@@ -223,13 +224,13 @@ export function createRunnerService(deps: RunnerDeps) {
 
   async function execute(run: ActiveRun): Promise<void> {
     const started = Date.now();
-    const deadline = started + config.runnerTimeoutSeconds * 1000;
+    const deadline = started + run.timeoutSeconds * 1000;
     const rec = recorder(run);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       run.abort.abort();
-    }, config.runnerTimeoutSeconds * 1000);
+    }, run.timeoutSeconds * 1000);
     let browser: Browser | undefined;
     let page: Page | undefined;
     let status: RunStatus = 'FAILED';
@@ -317,7 +318,7 @@ export function createRunnerService(deps: RunnerDeps) {
     } catch (err) {
       if (err instanceof RunAborted || run.abort.signal.aborted) {
         status = timedOut ? 'FAILED' : 'CANCELLED';
-        reason = timedOut ? `The sign-in did not finish within ${config.runnerTimeoutSeconds} s.` : 'Cancelled by the caller.';
+        reason = timedOut ? `The sign-in did not finish within ${run.timeoutSeconds} s.` : 'Cancelled by the caller.';
         if (closed && !timedOut) {
           status = 'FAILED';
           reason = 'The server stopped while this sign-in was in progress.';
@@ -438,7 +439,11 @@ export function createRunnerService(deps: RunnerDeps) {
     },
 
     /** `POST /logins/{id}/authenticate`: queues a sign-in and answers at once. */
-    async authenticate(ctx: RequestContext, loginId: string): Promise<{ authenticationId: string; status: RunStatus }> {
+    async authenticate(
+      ctx: RequestContext,
+      loginId: string,
+      options: { timeoutSeconds?: number | undefined } = {},
+    ): Promise<{ authenticationId: string; status: RunStatus }> {
       const organizationId = vault.organizationOf(ctx, 'vault.authenticate');
       const login = await vault.findLogin(organizationId, loginId);
       if (!login) throw new AppError('resource.not_found', { detail: 'no such login in the organization' });
@@ -448,7 +453,8 @@ export function createRunnerService(deps: RunnerDeps) {
       if (queue.length >= config.runnerQueueLimit && running.size >= config.runnerConcurrency) {
         throw new AppError('vault.runner_busy', { detail: `queue full (${queue.length})` });
       }
-      const run: ActiveRun = { id: newId(), organizationId, loginId, ctx, abort: new AbortController() };
+      const timeoutSeconds = Math.min(options.timeoutSeconds ?? config.runnerTimeoutSeconds, config.runnerTimeoutSeconds);
+      const run: ActiveRun = { id: newId(), organizationId, loginId, ctx, abort: new AbortController(), timeoutSeconds };
       const now = new Date().toISOString();
       await repo.insert({
         id: run.id,
