@@ -176,14 +176,18 @@ export const runnerRoutes: FastifyPluginAsyncTypebox<{ services: RunnerRoutesDep
         summary: 'The screenshot of a failed sign-in (PNG)',
         description: 'What the browser showed when the sign-in failed; kept sealed until it expires. Needs `logins:reveal`.',
         params: AuthenticationIdParam,
-        response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), ...errors(401, 403, 404) },
+        response: {
+          200: { description: 'The screenshot', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } },
+          ...errors(401, 403, 404),
+        },
       },
     },
     async (req, reply) =>
       reply
         .type('image/png')
         .header('cache-control', 'no-store')
-        .send(await runner.screenshot(ctx(req), req.params.authenticationId)),
+        // A Buffer is sent as it is (never serialized); the cast only quiets the schema-derived reply type.
+        .send((await runner.screenshot(ctx(req), req.params.authenticationId)) as unknown as string),
   );
 
   app.post(
