@@ -10,17 +10,20 @@
  * postgres://postgres@127.0.0.1:5432/postgres — a fresh database is created and dropped),
  * BENCH_REDIS_URL (default redis://127.0.0.1:6379), BENCH_SKIP_PG=1, BENCH_FROM_SOURCE=1 (run
  * the server with tsx instead of the built dist/), BENCH_LOG_LEVEL (server log level, default warn),
- * BENCH_LOGOUT_POOL (sessions for the logout row), BENCH_VAULT_LOGINS (logins the upsert row stores, default 10000).
+ * BENCH_LOGOUT_POOL (sessions for the logout row), BENCH_VAULT_LOGINS (logins the upsert row stores, default 10000),
+ * BENCH_RUNNER_SECONDS (how long the login runner row signs in, default 30; 10 with BENCH_QUICK=1), BENCH_SKIP_RUNNER=1,
+ * BENCH_ONLY=runner (only that row).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { startLoginSites, USER } from '../test/helpers/login-sites.js';
 import { type LoadOptions, type Measurement, measure, refreshChain } from './lib/load.js';
 import { mintSessions } from './lib/mint.js';
 import { freePort, type Proc, quiesce, runToEnd, startProcess } from './lib/proc.js';
@@ -548,6 +551,119 @@ async function dropRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
+// ---------- login runner ----------
+
+/** Resident set of the processes descending from `root` (the runner's Chromium processes), MB. */
+function descendantsRssMb(root: number): number {
+  const parent = new Map<number, number>();
+  const rss = new Map<number, number>();
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d}/status`, 'utf8'));
+      rss.set(Number(d), m ? Number(m[1]) : 0);
+    } catch {
+      // Gone while read.
+    }
+  }
+  let kb = 0;
+  for (const pid of parent.keys()) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        kb += rss.get(pid) ?? 0;
+        break;
+      }
+    }
+  }
+  return kb / 1024;
+}
+
+/**
+ * Sign-ins per minute by the login runner against the plain fixture site (served from this process on
+ * loopback), at the default concurrency, keeping its queue fed. The server runs in development mode:
+ * production refuses PORTCULLIS_RUNNER_ALLOW_PRIVATE_HOSTS, and the fixture is on loopback.
+ */
+async function runnerSuite(dir: string): Promise<void> {
+  const seconds = Number(process.env.BENCH_RUNNER_SECONDS ?? (QUICK ? 10 : 30));
+  const sites = await startLoginSites();
+  const env = { ...portcullisEnv(dir, await freePort()), NODE_ENV: 'development', PORTCULLIS_RUNNER_ALLOW_PRIVATE_HOSTS: 'true' };
+  log('SQLite: login runner (plain fixture, default concurrency)');
+  const proc = await startPortcullis(env);
+  try {
+    const session = await signIn(proc);
+    const key = { 'x-api-key': session.apiKey };
+    const login = await post(
+      `${proc.url}/logins/create`,
+      {
+        name: 'bench plain',
+        authenticationUrl: `${sites.url}/plain/login`,
+        homeUrl: `${sites.url}/plain/home`,
+        loginConfiguration: { username: 'alice-bench', password: USER.password },
+      },
+      key,
+    );
+    const durations: number[] = [];
+    let failed = 0;
+    let peakChromiumMb = 0;
+    const sampler = setInterval(() => {
+      peakChromiumMb = Math.max(peakChromiumMb, descendantsRssMb(proc.pid));
+    }, 250);
+    const until = Date.now() + seconds * 1000;
+    // Four callers, each starting a sign-in and following it to its end: the two slots stay busy.
+    const caller = async () => {
+      while (Date.now() < until) {
+        const t0 = performance.now();
+        const started = await fetch(`${proc.url}/logins/${login.id}/authenticate`, { method: 'POST', headers: key });
+        if (started.status !== 200) {
+          failed++;
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
+        const { authenticationId } = (await started.json()) as { authenticationId: string };
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 100));
+          const run = (await (await fetch(`${proc.url}/authentications/${authenticationId}`, { headers: key })).json()) as {
+            status: string;
+          };
+          if (run.status === 'SUCCEEDED') {
+            durations.push(performance.now() - t0);
+            break;
+          }
+          if (run.status === 'FAILED' || run.status === 'CANCELLED') {
+            failed++;
+            break;
+          }
+        }
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all([caller(), caller(), caller(), caller()]);
+    const elapsed = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    durations.sort((a, b) => a - b);
+    const q = (f: number) => durations[Math.min(durations.length - 1, Math.floor(f * durations.length))] ?? Number.NaN;
+    const perMinute = (durations.length / elapsed) * 60;
+    rows.push({
+      scenario: `login runner: sign-ins against the plain fixture (concurrency 2, ${Math.round(elapsed)} s; 4 callers; req/s = sign-ins/s, p50/p99 = request to SUCCEEDED incl. queue wait)`,
+      backend: 'SQLite',
+      m: {
+        rps: durations.length / elapsed,
+        p50: q(0.5),
+        p99: q(0.99),
+        errors: failed,
+        total: durations.length + failed,
+        failures: failed ? { failed } : {},
+      },
+      rssMb: proc.peakRssMb(),
+      note: `**${fmt(perMinute)} sign-ins/min**; peak summed RSS of its Chromium processes ${fmt(peakChromiumMb)} MB (server RSS in its column)`,
+    });
+  } finally {
+    await proc.stop();
+    await sites.close();
+  }
+}
+
 // ---------- table ----------
 
 const fmt = (n: number, digits = 0): string =>
@@ -638,6 +754,15 @@ async function main(): Promise<void> {
   let pgDb: string | undefined;
   const redisPrefix = `portcullis-bench-${stamp}:`;
   try {
+    if (process.env.BENCH_ONLY === 'runner') {
+      // Just the login runner row (BENCH_ONLY=runner), e.g. while working on the runner.
+      const runnerDir = join(tmp, 'runner');
+      mkdirSync(runnerDir);
+      await runnerSuite(runnerDir);
+      const none: Measurement = { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, errors: 0, total: 0, failures: {} };
+      process.stdout.write(`\n${render({ argon2: none, fastify: none }, started, (performance.now() - t0) / 1000)}`);
+      return;
+    }
     log('baseline: bare argon2id');
     const argon2 = await bareArgon2();
     rows.push({ scenario: 'baseline: bare argon2id verify (same parameters)', backend: '—', m: argon2 });
@@ -648,6 +773,12 @@ async function main(): Promise<void> {
     const sqliteDir = join(tmp, 'sqlite');
     mkdirSync(sqliteDir);
     await portcullisSuite('SQLite', portcullisEnv(sqliteDir, await freePort()), { BA_DATA_DIR: sqliteDir });
+    if (process.env.BENCH_SKIP_RUNNER === '1') notes.push('Login runner row skipped (BENCH_SKIP_RUNNER=1).');
+    else {
+      const runnerDir = join(tmp, 'runner');
+      mkdirSync(runnerDir);
+      await runnerSuite(runnerDir);
+    }
     const imports = importFile(tmp);
     await importSuite('SQLite', portcullisEnv(sqliteDir, await freePort()), imports);
 

@@ -19,6 +19,7 @@ import {
   clientErrorHandler,
   ErrorBody,
   frameworkErrors,
+  principalFromApiKey,
   registerErrorHandling,
   registerGuard,
   registerJsonParsers,
@@ -43,7 +44,7 @@ import {
 import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { uiRoutes } from './ui/index.js';
-import { createVaultDomain, type VaultInbox, type VaultService } from './vault/index.js';
+import { createVaultDomain, type RunnerService, type VaultInbox, type VaultService } from './vault/index.js';
 import { createWebhooksDomain, type WebhookDispatcher, type WebhooksService } from './webhooks/index.js';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -92,6 +93,7 @@ export interface Services {
   vault: VaultService;
   /** The inbound SMTP listener for emailed 2FA codes, when `PORTCULLIS_SMTP_INBOUND_PORT` is set. */
   vaultInbox: VaultInbox | undefined;
+  runner: RunnerService;
   /** Seed 003 (HelloID credentials). */
   directory: DirectoryService;
   /** SCIM 2.0 provisioning. */
@@ -248,6 +250,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     verifiers: () => verifiers,
   });
   await events.start();
+  // The live browser sessions' CDP endpoint is a WebSocket upgrade, outside Fastify's routing: it takes the caller's API key.
+  vaultDomain.live.attach(app.server, (headers) => principalFromApiKey(headers, verifiers));
 
   const services: Services = {
     config,
@@ -267,6 +271,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     verifiers,
     vault: vaultDomain.vault,
     vaultInbox: vaultDomain.inbox,
+    runner: vaultDomain.runner,
     directory: directoryDomain.directory,
     scim: directoryDomain.scim,
     portability: portabilityDomain.portability,
@@ -312,7 +317,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), auth: 'none' };
   });
-  registerMetrics(app, config.metricsToken, events, webhooksDomain.metrics);
+  registerMetrics(app, config.metricsToken, events, webhooksDomain.metrics, [vaultDomain.runner.registerMetrics]);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
   app.get(

@@ -175,6 +175,9 @@ describe('policy: organizations and their resources', () => {
     { action: 'vault.write', session: [false, true, true, true], key: [false, true, true, true] },
     // Revealing a secret is never a default: only a key that names the scope.
     { action: 'vault.reveal', session: [false, false, false, false], key: [false, true, true, true] },
+    { action: 'vault.authenticate', session: [false, true, true, true], key: [false, true, true, true] },
+    // A live browser session is a signed-in credential: like a reveal, only a key that names logins:reveal.
+    { action: 'vault.browse', session: [false, false, false, false], key: [false, true, true, true] },
     { action: 'directory.provision', session: [false, true, true, true], key: [false, true, true, true] },
     // Webhook endpoints (their URLs and secrets decide where the organization's events go): administrators only.
     { action: 'webhook.read', session: [false, true, true, true], key: [false, true, true, true] },

@@ -40,6 +40,9 @@ export const ACTIONS = [
   'vault.read',
   'vault.write',
   'vault.reveal',
+  // The login runner: signing in with a login's stored secrets, and a live signed-in browser.
+  'vault.authenticate',
+  'vault.browse',
   'audit.read',
   'webhook.read',
   'webhook.write',
@@ -104,6 +107,9 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'vault.read': 'logins:read',
   'vault.write': 'logins:write',
   'vault.reveal': 'logins:reveal',
+  'vault.authenticate': 'logins:write',
+  // Why reveal: a live signed-in browser hands its cookies to whoever drives it, like the stored session.
+  'vault.browse': 'logins:reveal',
   'audit.read': 'audit:read',
   'webhook.read': 'webhooks:read',
   'webhook.write': 'webhooks:write',

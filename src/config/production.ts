@@ -61,6 +61,8 @@ function checkDevelopmentValues(config: Config): void {
   if (config.webhooks.allowPrivateHosts) {
     throw new ConfigError('PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE_HOSTS cannot be true when NODE_ENV=production');
   }
+  if (config.runnerAllowPrivateHosts)
+    throw new ConfigError('PORTCULLIS_RUNNER_ALLOW_PRIVATE_HOSTS cannot be true when NODE_ENV=production');
   const { memoryKiB, timeCost } = config.argon2;
   if (memoryKiB < ARGON2_MIN_MEMORY_KIB || memoryKiB * timeCost < ARGON2_MIN_COST) {
     refuse(

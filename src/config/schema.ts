@@ -198,6 +198,71 @@ export const ConfigSchema = Type.Object({
     10,
     86_400,
   ),
+  /** The Chromium the vault's login runner drives (playwright-core). When it is missing, the runner's routes answer 503. */
+  chromiumPath: text(
+    { env: 'PORTCULLIS_CHROMIUM_PATH', description: "Chromium executable of the vault's login runner; missing: its routes answer 503." },
+    '/usr/bin/chromium',
+  ),
+  /** Sign-ins the runner performs at once (one Chromium each). */
+  runnerConcurrency: integer(
+    { env: 'PORTCULLIS_RUNNER_CONCURRENCY', description: 'Sign-ins the login runner performs at once (one Chromium each).' },
+    2,
+    1,
+    64,
+  ),
+  /** Sign-ins waiting for a slot; beyond it `POST /logins/{id}/authenticate` answers 429. */
+  runnerQueueLimit: integer(
+    { env: 'PORTCULLIS_RUNNER_QUEUE_LIMIT', description: 'Sign-ins that may wait for a runner slot; more answer 429.' },
+    20,
+    0,
+    10_000,
+  ),
+  /** Whole-run deadline, seconds (queue wait excluded). */
+  runnerTimeoutSeconds: integer(
+    { env: 'PORTCULLIS_RUNNER_TIMEOUT', description: 'Seconds one sign-in may take (waiting for a code included) before it fails.' },
+    90,
+    2,
+    3600,
+  ),
+  /** The runner's browser may reach private, loopback and link-local addresses (tests, development); refused in production. */
+  runnerAllowPrivateHosts: boolean(
+    {
+      env: 'PORTCULLIS_RUNNER_ALLOW_PRIVATE_HOSTS',
+      description: "Let the login runner's browser reach private, loopback and link-local addresses (development only).",
+    },
+    false,
+  ),
+  /** How long a failed run's screenshot is kept, seconds. */
+  runnerScreenshotTtlSeconds: integer(
+    { env: 'PORTCULLIS_RUNNER_SCREENSHOT_TTL', description: "Seconds a failed sign-in's screenshot (sealed) is kept." },
+    86_400,
+    60,
+    2_592_000,
+  ),
+  /** Longest life of a live browser session, seconds. */
+  browserSessionTtlSeconds: integer(
+    {
+      env: 'PORTCULLIS_BROWSER_SESSION_TTL',
+      description: 'Longest life, in seconds, of a live browser session (a caller may ask for less).',
+    },
+    1800,
+    30,
+    86_400,
+  ),
+  /** A live browser session with no CDP client for this long is closed, seconds. */
+  browserSessionIdleSeconds: integer(
+    { env: 'PORTCULLIS_BROWSER_SESSION_IDLE', description: 'Seconds a live browser session stays open with no CDP client connected.' },
+    300,
+    5,
+    86_400,
+  ),
+  /** Live browser sessions open at once on one instance. */
+  browserSessionLimit: integer(
+    { env: 'PORTCULLIS_BROWSER_SESSION_LIMIT', description: 'Live browser sessions open at once on one instance; more answer 429.' },
+    4,
+    0,
+    256,
+  ),
   /** Vault reveals per minute for one caller (API key or user). */
   vaultRevealPerMinute: integer(
     { env: 'PORTCULLIS_VAULT_REVEAL_RATE', description: 'Vault secret reveals per minute for one API key or user.' },

@@ -12,6 +12,8 @@ import { createProviderClients } from './provider-clients.js';
 import { createWorkloadService } from './workload/workload.service.js';
 
 export { federationSealedColumns } from './federation.sealed.js';
+/** The outbound address policy, shared with the vault's login runner (whose browser obeys the same rules). */
+export { classifyAddress, isPublicAddress } from './outbound/addresses.js';
 /** The SSRF-guarded outbound fetch, shared with every domain that calls administrator-configured URLs (webhooks). */
 export {
   checkOutboundUrl,

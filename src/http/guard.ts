@@ -49,6 +49,22 @@ function attempts(req: FastifyRequest, verifiers: CredentialVerifiers, apiKeyOnl
 }
 
 /**
+ * The principal of an API key presented on a request that is not routed through Fastify (a WebSocket
+ * upgrade: the live browser sessions' CDP endpoint): `x-api-key`, `Authorization: Bearer <secret>`
+ * or Basic. Access tokens and cookies are not taken there: a CDP client is an automation holding a key.
+ */
+export async function principalFromApiKey(
+  headers: Record<string, string | string[] | undefined>,
+  verifiers: CredentialVerifiers,
+): Promise<Principal | undefined> {
+  for (const attempt of attempts({ headers, cookies: {} } as unknown as FastifyRequest, verifiers, true)) {
+    const principal = await attempt();
+    if (principal) return principal;
+  }
+  return undefined;
+}
+
+/**
  * False for a browser request that another site (or a sibling on the same site) may have forged.
  * `Sec-Fetch-Site: same-origin` and `none` (typed, bookmarked) pass; `same-site` passes only with
  * an `Origin` in `PORTCULLIS_ALLOWED_ORIGINS` (or the public URL's); `cross-site` never does. Without

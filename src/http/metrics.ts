@@ -47,6 +47,8 @@ export function registerMetrics(
   token: Secret | undefined,
   broadcasts?: { broadcastFailures(): Readonly<Record<string, number>> },
   webhooks?: WebhookMetricsSource,
+  /** Domains' own metrics (the login runner's queue and run durations). */
+  sources: readonly ((registry: Registry) => void)[] = [],
 ): Registry | undefined {
   if (!token) {
     app.get('/metrics', { config: { auth: 'none' }, schema: METRICS_SCHEMA }, async () => {
@@ -56,6 +58,7 @@ export function registerMetrics(
   }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const source of sources) source(registry);
   if (broadcasts) {
     // Why: a lost broadcast means another instance serves a revoked session or a stale view until its cache expires.
     new Counter({

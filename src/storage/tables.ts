@@ -211,6 +211,45 @@ export interface VaultLoginsTable {
   sessionUpdatedAt: Iso | null;
   createdAt: Iso;
   updatedAt: Iso;
+  iconUrl: string | null;
+  description: string | null;
+  /** Kaizen's `loginConfiguration.apiKey`, sealed; write-only. */
+  apiKeySealed: string | null;
+  /** Kaizen's `loginConfiguration.bearerToken`, sealed; write-only. */
+  bearerTokenSealed: string | null;
+  /** Sealed JSON `[{id, key, value}]`: Kaizen's `additionalCredentials`. */
+  additionalCredentialsSealed: string | null;
+  /** JSON `[{id, key}]`: the non-secret half of `additionalCredentials`, for responses. */
+  additionalCredentialKeys: string | null;
+  isManualAuthentication: Bool | null;
+  supportConcurrentLogins: Bool | null;
+  supportsAgentConcurrency: Bool | null;
+  useLlmLoginDetection: Bool | null;
+  loginDetectionPrompt: string | null;
+  loginInstructionsPrompt: string | null;
+  /** JSON: the runner's per-login selector overrides. */
+  selectors: string | null;
+}
+
+/** One sign-in performed by the vault's login runner. */
+export interface VaultRunsTable {
+  id: string;
+  organizationId: string;
+  loginId: string;
+  /** QUEUED, RUNNING, AWAITING_CODE, SUCCEEDED, FAILED, CANCELLED. */
+  status: string;
+  /** JSON array of `{at, step, detail?}`: never a secret. */
+  steps: string;
+  reason: string | null;
+  /** PNG (base64), sealed with the organization's data key; dropped after `screenshotExpiresAt`. */
+  screenshotSealed: string | null;
+  screenshotExpiresAt: Iso | null;
+  usedStoredSession: Bool;
+  /** The server process that runs it: a restarted one fails the runs it left behind. */
+  instanceId: string;
+  createdAt: Iso;
+  startedAt: Iso | null;
+  finishedAt: Iso | null;
 }
 
 export interface VaultEmailCodesTable {
@@ -253,6 +292,7 @@ export interface Database {
   vaultLogins: VaultLoginsTable;
   vaultEmailCodes: VaultEmailCodesTable;
   vaultInboxClaims: VaultInboxClaimsTable;
+  vaultRuns: VaultRunsTable;
   directoryScimUsers: DirectoryScimUsersTable;
   directoryGroups: DirectoryGroupsTable;
   directoryGroupMembers: DirectoryGroupMembersTable;

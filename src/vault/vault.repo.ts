@@ -4,21 +4,41 @@ import { type Executor, uniquely, type VaultDataKeysTable, type VaultEmailCodesT
 export type LoginRow = Selectable<VaultLoginsTable>;
 
 /** The columns holding sealed secrets: read only where a secret is used, never for a listing. */
-type SealedColumn = 'passwordSealed' | 'totpSecretSealed' | 'proxyPasswordSealed' | 'sessionStateSealed';
+type SealedColumn =
+  | 'passwordSealed'
+  | 'totpSecretSealed'
+  | 'proxyPasswordSealed'
+  | 'sessionStateSealed'
+  | 'apiKeySealed'
+  | 'bearerTokenSealed'
+  | 'additionalCredentialsSealed';
 /** Which secrets a login holds, without them. */
 interface SealedPresence {
   hasPassword: boolean;
   hasTotpSecret: boolean;
   hasProxyPassword: boolean;
   hasSession: boolean;
+  hasApiKey: boolean;
+  hasBearerToken: boolean;
 }
 /** A login as the public view needs it: every column but the sealed ones, which are only flagged. */
 export type LoginSummary = Omit<LoginRow, SealedColumn> & SealedPresence;
 
 export function summarize(row: LoginRow): LoginSummary {
-  const { passwordSealed, totpSecretSealed, proxyPasswordSealed, sessionStateSealed, ...rest } = row;
+  const {
+    passwordSealed,
+    totpSecretSealed,
+    proxyPasswordSealed,
+    sessionStateSealed,
+    apiKeySealed,
+    bearerTokenSealed,
+    additionalCredentialsSealed: _additional,
+    ...rest
+  } = row;
   return {
     ...rest,
+    hasApiKey: apiKeySealed !== null,
+    hasBearerToken: bearerTokenSealed !== null,
     hasPassword: passwordSealed !== null,
     hasTotpSecret: totpSecretSealed !== null,
     hasProxyPassword: proxyPasswordSealed !== null,
@@ -50,6 +70,16 @@ const SUMMARY_COLUMNS = [
   'sessionUpdatedAt',
   'createdAt',
   'updatedAt',
+  'iconUrl',
+  'description',
+  'additionalCredentialKeys',
+  'isManualAuthentication',
+  'supportConcurrentLogins',
+  'supportsAgentConcurrency',
+  'useLlmLoginDetection',
+  'loginDetectionPrompt',
+  'loginInstructionsPrompt',
+  'selectors',
 ] as const satisfies readonly (keyof Omit<LoginRow, SealedColumn>)[];
 export type LoginPatch = Omit<Updateable<VaultLoginsTable>, 'id' | 'organizationId' | 'createdAt'>;
 export type DataKeyRow = Selectable<VaultDataKeysTable>;
@@ -142,6 +172,8 @@ export function createVaultRepo(db: Executor) {
           eb('totpSecretSealed', 'is not', null).as('hasTotpSecret'),
           eb('proxyPasswordSealed', 'is not', null).as('hasProxyPassword'),
           eb('sessionStateSealed', 'is not', null).as('hasSession'),
+          eb('apiKeySealed', 'is not', null).as('hasApiKey'),
+          eb('bearerTokenSealed', 'is not', null).as('hasBearerToken'),
         ])
         .where('organizationId', '=', organizationId);
       if (filter.name !== undefined) q = q.where('name', '=', filter.name);
@@ -172,6 +204,8 @@ export function createVaultRepo(db: Executor) {
         hasTotpSecret: Boolean(r.hasTotpSecret),
         hasProxyPassword: Boolean(r.hasProxyPassword),
         hasSession: Boolean(r.hasSession),
+        hasApiKey: Boolean(r.hasApiKey),
+        hasBearerToken: Boolean(r.hasBearerToken),
       }));
     },
 

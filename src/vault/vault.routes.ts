@@ -59,6 +59,23 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     async (req) => vault.upsert(ctx(req), req.body),
   );
 
+  app.post(
+    '/logins/create',
+    {
+      config: { scopes: ['logins:write'] },
+      schema: {
+        operationId: 'createLogin',
+        tags,
+        summary: 'Create a login (Kaizen)',
+        description:
+          'Creates a new login; 409 when its username, email or phone is already a login of the organization (use `/logins/upsert` to update). Secrets (`password`, `apiKey`, `bearerToken`, `additionalCredentials[].value`, `totpSecretKey`, `proxy.password`) are write-only.',
+        body: UpsertLoginBody,
+        response: { 200: LoginSchema, ...errors(400, 401, 403, 409, 413, 415) },
+      },
+    },
+    async (req) => vault.upsert(ctx(req), req.body, 'create'),
+  );
+
   app.get(
     '/logins',
     {

@@ -46,7 +46,44 @@ export const LoginConfigurationBody = Type.Object({
   phone: Type.Optional(NullableString({ maxLength: 16, pattern: E164, description: 'E.164, e.g. +14155550100' })),
   twoFactorAuthConfiguration: Type.Optional(Type.Union([TwoFactorBody, Type.Null()])),
   password: Type.Optional(NullableString({ minLength: 1, maxLength: 4096, description: 'Write-only: never returned' })),
+  apiKey: Type.Optional(NullableString({ minLength: 1, maxLength: 8192, description: 'Write-only: never returned' })),
+  bearerToken: Type.Optional(NullableString({ minLength: 1, maxLength: 16_384, description: 'Write-only: never returned' })),
+  additionalCredentials: Type.Optional(
+    Type.Union([
+      Type.Array(
+        Type.Object(
+          {
+            id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })),
+            key: Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE }),
+            value: Type.String({ maxLength: 8192, description: 'Write-only: never returned' }),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 50 },
+      ),
+      Type.Null(),
+    ]),
+  ),
 });
+
+/** The runner's per-login overrides (CSS selectors, Playwright syntax) for sites its heuristics miss. */
+export const SelectorsBody = Type.Object(
+  {
+    identifier: Type.Optional(NullableString({ minLength: 1, maxLength: 1000 })),
+    password: Type.Optional(NullableString({ minLength: 1, maxLength: 1000 })),
+    submit: Type.Optional(NullableString({ minLength: 1, maxLength: 1000 })),
+    code: Type.Optional(NullableString({ minLength: 1, maxLength: 1000 })),
+    success: Type.Optional(NullableString({ minLength: 1, maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type Selectors = {
+  identifier?: string | null;
+  password?: string | null;
+  submit?: string | null;
+  code?: string | null;
+  success?: string | null;
+};
 
 export const ProxyBody = Type.Object({
   username: Type.Optional(NullableString({ maxLength: 256, pattern: PRINTABLE })),
@@ -69,6 +106,17 @@ export const UpsertLoginBody = Type.Object(
     loginConfiguration: LoginConfigurationBody,
     proxy: Type.Optional(Type.Union([ProxyBody, Type.Null()])),
     persistSession: Type.Optional(NullableBoolean()),
+    iconUrl: Type.Optional(NullableString({ maxLength: 700_000, description: 'Icon URL or data URL of the login logo' })),
+    description: Type.Optional(NullableString({ maxLength: 2000 })),
+    isManualAuthentication: Type.Optional(
+      NullableBoolean({ description: 'A person signs in (in a live browser session); the runner does not' }),
+    ),
+    supportConcurrentLogins: Type.Optional(NullableBoolean()),
+    supportsAgentConcurrency: Type.Optional(NullableBoolean()),
+    useLLMLoginDetection: Type.Optional(NullableBoolean({ description: 'Stored and returned; the runner uses its own heuristics' })),
+    loginDetectionPrompt: Type.Optional(NullableString({ maxLength: 10_000 })),
+    loginInstructionsPrompt: Type.Optional(NullableString({ maxLength: 10_000 })),
+    selectors: Type.Optional(Type.Union([SelectorsBody, Type.Null()])),
   },
   { title: 'UpsertLoginRequest' },
 );
@@ -95,12 +143,34 @@ export const LoginSchema = Type.Object(
         }),
       ),
       hasPassword: Type.Boolean(),
+      hasApiKey: Type.Boolean(),
+      hasBearerToken: Type.Boolean(),
+      additionalCredentials: Nullable(
+        Type.Array(Type.Object({ id: Type.String(), key: Type.String() }), { description: 'Keys only: values are write-only' }),
+      ),
     }),
     proxy: Nullable(Type.Object({ username: NullableString(), server: NullableString(), hasPassword: Type.Boolean() })),
     createdAt: Type.String(),
     updatedAt: Type.String(),
     persistSession: NullableBoolean(),
     hasSession: Type.Boolean(),
+    iconUrl: NullableString(),
+    description: NullableString(),
+    isManualAuthentication: NullableBoolean(),
+    supportConcurrentLogins: NullableBoolean(),
+    supportsAgentConcurrency: NullableBoolean(),
+    useLLMLoginDetection: NullableBoolean(),
+    loginDetectionPrompt: NullableString(),
+    loginInstructionsPrompt: NullableString(),
+    selectors: Nullable(
+      Type.Object({
+        identifier: NullableString(),
+        password: NullableString(),
+        submit: NullableString(),
+        code: NullableString(),
+        success: NullableString(),
+      }),
+    ),
   },
   { title: 'Login' },
 );

@@ -42,4 +42,8 @@ export const vaultSealedColumns: readonly [MasterSealedColumn, ...DataKeySealedC
   underDataKey('vault_logins', 'proxy_password_sealed', 'vault login proxy passwords'),
   underDataKey('vault_logins', 'session_state_sealed', 'persisted browser sessions of vault logins'),
   underDataKey('vault_email_codes', 'value_sealed', 'captured emailed 2FA codes and links'),
+  underDataKey('vault_logins', 'api_key_sealed', 'vault login API keys'),
+  underDataKey('vault_logins', 'bearer_token_sealed', 'vault login bearer tokens'),
+  underDataKey('vault_logins', 'additional_credentials_sealed', 'vault login additional credentials (keys and values)'),
+  underDataKey('vault_runs', 'screenshot_sealed', "screenshots of the login runner's failed sign-ins (expiring)"),
 ];

@@ -8,7 +8,7 @@ import { UniqueViolation, type VaultLoginsTable } from '../storage/index.js';
 import { extractCode } from './inbox/extract.js';
 import { createDataKeys, type OrgCipher } from './vault.keys.js';
 import { type LoginFilter, type LoginPatch, type LoginRow, type LoginSummary, summarize, type VaultRepo } from './vault.repo.js';
-import type { LoginView, StorageState, UpsertLoginInput } from './vault.schemas.js';
+import type { LoginView, Selectors, StorageState, UpsertLoginInput } from './vault.schemas.js';
 
 export interface VaultDeps {
   /** Built on `storage.executor`: it joins `transaction`. */
@@ -31,7 +31,12 @@ const F = {
   proxyPassword: 'proxy.password',
   session: 'sessionState',
   emailCode: 'emailCode',
+  apiKey: 'loginConfiguration.apiKey',
+  bearerToken: 'loginConfiguration.bearerToken',
+  additional: 'loginConfiguration.additionalCredentials',
 } as const;
+/** The associated-data field names of the vault's sealed values (the runner seals its screenshots too). */
+export const SEALED_FIELDS = F;
 
 const emailChannel = (loginId: string): string => `vault.email-code:${loginId}`;
 /** How a 2FA address is compared everywhere (upsert, claims, inbound RCPT TO): trimmed, lower-cased. */
@@ -70,17 +75,36 @@ export function presentLogin(row: LoginSummary): LoginView {
           }
         : null,
       hasPassword: row.hasPassword,
+      hasApiKey: row.hasApiKey,
+      hasBearerToken: row.hasBearerToken,
+      additionalCredentials:
+        row.additionalCredentialKeys === null ? null : (JSON.parse(row.additionalCredentialKeys) as { id: string; key: string }[]),
     },
     proxy: row.hasProxy ? { username: row.proxyUsername, server: row.proxyServer, hasPassword: row.hasProxyPassword } : null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     persistSession: bool(row.persistSession),
     hasSession: row.hasSession,
+    iconUrl: row.iconUrl,
+    description: row.description,
+    isManualAuthentication: bool(row.isManualAuthentication),
+    supportConcurrentLogins: bool(row.supportConcurrentLogins),
+    supportsAgentConcurrency: bool(row.supportsAgentConcurrency),
+    useLLMLoginDetection: bool(row.useLlmLoginDetection),
+    loginDetectionPrompt: row.loginDetectionPrompt,
+    loginInstructionsPrompt: row.loginInstructionsPrompt,
+    selectors:
+      row.selectors === null
+        ? null
+        : { identifier: null, password: null, submit: null, code: null, success: null, ...(JSON.parse(row.selectors) as Selectors) },
   };
 }
 
 /** The caller's organization, once the policy allows the action on its vault. */
-function organizationOf(ctx: RequestContext, action: 'vault.read' | 'vault.write' | 'vault.reveal'): string {
+function organizationOf(
+  ctx: RequestContext,
+  action: 'vault.read' | 'vault.write' | 'vault.reveal' | 'vault.authenticate' | 'vault.browse',
+): string {
   if (!ctx.principal) throw new AppError('auth.unauthenticated');
   authorize(ctx.principal, action, inOrganization(ctx.principal.organizationId));
   return ctx.principal.organizationId;
@@ -163,6 +187,19 @@ function merge(
         sessionUpdatedAt: null,
         createdAt: now,
         updatedAt: now,
+        iconUrl: null,
+        description: null,
+        apiKeySealed: null,
+        bearerTokenSealed: null,
+        additionalCredentialsSealed: null,
+        additionalCredentialKeys: null,
+        isManualAuthentication: null,
+        supportConcurrentLogins: null,
+        supportsAgentConcurrency: null,
+        useLlmLoginDetection: null,
+        loginDetectionPrompt: null,
+        loginInstructionsPrompt: null,
+        selectors: null,
       };
   const changed: string[] = [];
   const set = <K extends keyof LoginRow>(key: K, value: LoginRow[K], name: string) => {
@@ -171,7 +208,17 @@ function merge(
       if (!changed.includes(name)) changed.push(name);
     }
   };
-  const secret = (key: 'passwordSealed' | 'totpSecretSealed' | 'proxyPasswordSealed', value: string | null | undefined, name: string) => {
+  const secret = (
+    key:
+      | 'passwordSealed'
+      | 'totpSecretSealed'
+      | 'proxyPasswordSealed'
+      | 'apiKeySealed'
+      | 'bearerTokenSealed'
+      | 'additionalCredentialsSealed',
+    value: string | null | undefined,
+    name: string,
+  ) => {
     if (value === undefined) return;
     if (value === null) return set(key, null, name);
     row[key] = cipher.seal(id, name, value);
@@ -191,6 +238,13 @@ function merge(
   }
   if (lc.phone !== undefined) set('phone', lc.phone, 'loginConfiguration.phone');
   secret('passwordSealed', lc.password, F.password);
+  secret('apiKeySealed', lc.apiKey, F.apiKey);
+  secret('bearerTokenSealed', lc.bearerToken, F.bearerToken);
+  if (lc.additionalCredentials !== undefined) {
+    const list = lc.additionalCredentials?.map((c) => ({ id: c.id ?? newId(), key: c.key, value: c.value })) ?? null;
+    secret('additionalCredentialsSealed', list === null ? null : JSON.stringify(list), F.additional);
+    row.additionalCredentialKeys = list === null ? null : JSON.stringify(list.map(({ id: cid, key }) => ({ id: cid, key })));
+  }
 
   const tfa = lc.twoFactorAuthConfiguration;
   const tfaName = 'loginConfiguration.twoFactorAuthConfiguration';
@@ -238,6 +292,43 @@ function merge(
       changed.push(F.session);
     }
   }
+  const flag = (
+    key: 'isManualAuthentication' | 'supportConcurrentLogins' | 'supportsAgentConcurrency' | 'useLlmLoginDetection',
+    value: boolean | null | undefined,
+    name: string,
+  ) => {
+    if (value !== undefined) set(key, bit(value), name);
+  };
+  const textField = (
+    key: 'iconUrl' | 'description' | 'loginDetectionPrompt' | 'loginInstructionsPrompt',
+    value: string | null | undefined,
+    name: string,
+  ) => {
+    if (value !== undefined) set(key, value, name);
+  };
+  textField('iconUrl', input.iconUrl, 'iconUrl');
+  textField('description', input.description, 'description');
+  textField('loginDetectionPrompt', input.loginDetectionPrompt, 'loginDetectionPrompt');
+  textField('loginInstructionsPrompt', input.loginInstructionsPrompt, 'loginInstructionsPrompt');
+  flag('isManualAuthentication', input.isManualAuthentication, 'isManualAuthentication');
+  flag('supportConcurrentLogins', input.supportConcurrentLogins, 'supportConcurrentLogins');
+  flag('supportsAgentConcurrency', input.supportsAgentConcurrency, 'supportsAgentConcurrency');
+  flag('useLlmLoginDetection', input.useLLMLoginDetection, 'useLLMLoginDetection');
+  if (input.selectors !== undefined) {
+    const sel = input.selectors;
+    // Only the five known keys are kept (the schema refuses others): no inherited or prototype keys reach the stored JSON.
+    const clean =
+      sel === null
+        ? null
+        : JSON.stringify({
+            identifier: sel.identifier ?? null,
+            password: sel.password ?? null,
+            submit: sel.submit ?? null,
+            code: sel.code ?? null,
+            success: sel.success ?? null,
+          });
+    set('selectors', clean, 'selectors');
+  }
   if (changed.length > 0) row.updatedAt = now;
   return { row, changed };
 }
@@ -280,13 +371,26 @@ export function createVaultService(deps: VaultDeps) {
     return row;
   }
 
-  async function upsertOnce(ctx: RequestContext, organizationId: string, input: UpsertLoginInput, domains: ReturnType<typeof validate>) {
+  async function upsertOnce(
+    ctx: RequestContext,
+    organizationId: string,
+    input: UpsertLoginInput,
+    domains: ReturnType<typeof validate>,
+    mode: 'upsert' | 'create',
+  ) {
     const cipher = await keys.forOrganization(organizationId);
     const lc = input.loginConfiguration;
     const ids = { username: lc.username ?? null, emailKey: lc.email?.trim().toLowerCase() ?? null, phone: lc.phone ?? null };
     return transaction(async () => {
       const r = repo;
       const matches = await r.findByIdentifiers(organizationId, ids);
+      if (mode === 'create' && matches.length > 0) {
+        throw new AppError('resource.conflict', {
+          message: 'A login with this username, email or phone already exists.',
+          details: [...new Set(matches.flatMap((m) => matchedFields(m, ids)))],
+          detail: 'create collides with an existing login',
+        });
+      }
       if (matches.length > 1) {
         throw new AppError('vault.ambiguous_login', {
           message: `The identifiers match more than one login: ${matches.map((m) => m.id).join(', ')}.`,
@@ -327,13 +431,13 @@ export function createVaultService(deps: VaultDeps) {
      * Seed 000's upsert: the login sharing the request's username, email or phone is updated,
      * otherwise one is created. Identifiers that point at two logins are a 409 naming both.
      */
-    async upsert(ctx: RequestContext, input: UpsertLoginInput): Promise<LoginView> {
+    async upsert(ctx: RequestContext, input: UpsertLoginInput, mode: 'upsert' | 'create' = 'upsert'): Promise<LoginView> {
       const organizationId = organizationOf(ctx, 'vault.write');
       const domains = validate(input);
       // Concurrent upserts of one identity: the unique indexes let one insert win; the others retry and update it.
       for (let attempt = 0; ; attempt++) {
         try {
-          return await upsertOnce(ctx, organizationId, input, domains);
+          return await upsertOnce(ctx, organizationId, input, domains, mode);
         } catch (err) {
           if (err instanceof InboxAddressClaimed) {
             await audit.record(ctx, {
@@ -551,6 +655,86 @@ export function createVaultService(deps: VaultDeps) {
       const value = JSON.parse(cipher.open(id, F.session, login.sessionStateSealed).unwrap()) as StorageState;
       await audit.record(ctx, { action: 'login.session_read', organizationId: login.organizationId, targetType: 'login', targetId: id });
       return value;
+    },
+
+    /**
+     * What the login runner uses once the policy allowed its run: the login row, its secrets opened
+     * (as `Secret`s, which never print), the organization's cipher, the email-code wait and the
+     * session store. Not reachable from a route.
+     */
+    runnerAccess: {
+      organizationOf,
+      async findLogin(organizationId: string, id: string): Promise<LoginRow | undefined> {
+        return repo.findById(organizationId, id);
+      },
+      cipher: (organizationId: string) => keys.forOrganization(organizationId),
+      async secrets(login: LoginRow) {
+        const cipher = await keys.forOrganization(login.organizationId);
+        const open = (field: string, sealed: string | null) => (sealed === null ? undefined : cipher.open(login.id, field, sealed));
+        const seed = open(F.totp, login.totpSecretSealed);
+        return {
+          password: open(F.password, login.passwordSealed),
+          proxyPassword: open(F.proxyPassword, login.proxyPasswordSealed),
+          totp: seed ? parseTotpSeed(seed.unwrap()) : undefined,
+          sessionState: open(F.session, login.sessionStateSealed),
+        };
+      },
+      /** The newest code emailed to the login after `since`, waiting until `deadline` (ms epoch) or `signal`. */
+      async awaitEmailCode(login: LoginRow, since: string, deadline: number, signal: AbortSignal): Promise<string | undefined> {
+        let wake: (() => void) | undefined;
+        const unsubscribe = await state.subscribe(emailChannel(login.id), () => wake?.());
+        const onAbort = () => wake?.();
+        signal.addEventListener('abort', onAbort);
+        try {
+          for (;;) {
+            const found = await repo.findNewestEmailCode(login.organizationId, login.id, since, new Date().toISOString());
+            if (found) {
+              const cipher = await keys.forOrganization(login.organizationId);
+              const value = JSON.parse(cipher.open(found.id, F.emailCode, found.valueSealed).unwrap()) as { code: string | null };
+              if (value.code) {
+                await audit.record(undefined, {
+                  action: 'login.email_code_read',
+                  organizationId: login.organizationId,
+                  targetType: 'login',
+                  targetId: login.id,
+                  actor: { type: 'runner', id: null },
+                });
+                return value.code;
+              }
+            }
+            const left = deadline - Date.now();
+            if (left <= 0 || signal.aborted) return undefined;
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, Math.min(left, 2000));
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+          }
+        } finally {
+          wake = undefined;
+          signal.removeEventListener('abort', onAbort);
+          await unsubscribe();
+        }
+      },
+      /** Seals a Playwright storageState into the login's stored session. */
+      async saveSession(ctx: RequestContext | undefined, login: LoginRow, storageState: string, via: string): Promise<void> {
+        const cipher = await keys.forOrganization(login.organizationId);
+        const at = new Date().toISOString();
+        await repo.updateById(login.organizationId, login.id, {
+          sessionStateSealed: cipher.seal(login.id, F.session, storageState),
+          sessionUpdatedAt: at,
+        });
+        await audit.record(ctx, {
+          action: 'login.session_stored',
+          organizationId: login.organizationId,
+          targetType: 'login',
+          targetId: login.id,
+          ...(ctx ? {} : { actor: { type: 'runner', id: null } }),
+          data: { via },
+        });
+      },
     },
 
     async dropSession(ctx: RequestContext, id: string): Promise<void> {

@@ -58,6 +58,17 @@ describe(`sealed-column registry against the ${PG_URL ? 'PostgreSQL' : 'SQLite'}
     expect(unregistered(SEALED_REGISTRY)).toEqual([]);
   });
 
+  it("covers the login runner's columns (@see issue 19): screenshots and the new write-only login secrets", () => {
+    expect(SEALED_REGISTRY.columns.map(columnName)).toEqual(
+      expect.arrayContaining([
+        'vault_runs.screenshot_sealed',
+        'vault_logins.api_key_sealed',
+        'vault_logins.bearer_token_sealed',
+        'vault_logins.additional_credentials_sealed',
+      ]),
+    );
+  });
+
   it('notices a domain that registers nothing: without MFA, its TOTP columns are reported', () => {
     const withoutMfa = createSealedRegistry([vaultSealedColumns, signingKeysSealedColumns, federationSealedColumns, webhooksSealedColumns]);
     expect(unregistered(withoutMfa)).toEqual(['user_mfa.pending_secret_sealed', 'user_mfa.secret_sealed']);

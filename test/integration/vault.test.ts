@@ -98,7 +98,19 @@ describe('POST /logins/upsert (seed 000)', () => {
     expect(res.status).toBe(200);
     const login = res.body;
     expect(Object.keys(login)).toEqual(expect.arrayContaining(SEED_RESPONSE_KEYS));
-    expect(Object.keys(login).filter((k) => !SEED_RESPONSE_KEYS.includes(k))).toEqual(['hasSession']);
+    // Beyond the seed: `hasSession`, and the fields of Kaizen's later login API (issue 19), all `null` when unset.
+    expect(Object.keys(login).filter((k) => !SEED_RESPONSE_KEYS.includes(k))).toEqual([
+      'hasSession',
+      'iconUrl',
+      'description',
+      'isManualAuthentication',
+      'supportConcurrentLogins',
+      'supportsAgentConcurrency',
+      'useLLMLoginDetection',
+      'loginDetectionPrompt',
+      'loginInstructionsPrompt',
+      'selectors',
+    ]);
     expect(login).toMatchObject({
       organizationId: t.defaultOrgId,
       name: body.name,

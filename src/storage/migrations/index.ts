@@ -7,6 +7,7 @@ import * as m0005 from './0005_mfa.js';
 import * as m0006 from './0006_federation.js';
 import * as m0007 from './0007_vault_inbox_claims.js';
 import * as m0008 from './0008_oidc_provider.js';
+import * as m0009 from './0009_vault_runner.js';
 import * as m0010 from './0010_user_import.js';
 import * as m0011 from './0011_webhooks.js';
 
@@ -20,6 +21,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_mfa': m0005,
   '0007_vault_inbox_claims': m0007,
   '0008_oidc_provider': m0008,
+  '0009_vault_runner': m0009,
   '0010_user_import': m0010,
   '0011_webhooks': m0011,
 };

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateOauthClientData, CreateOauthClientErrors, CreateOauthClientResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteOauthClientData, DeleteOauthClientErrors, DeleteOauthClientResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOauthClientData, GetOauthClientErrors, GetOauthClientResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, HelloIdCreateUserData, HelloIdCreateUserErrors, HelloIdCreateUserResponses, HelloIdDeleteUserData, HelloIdDeleteUserErrors, HelloIdDeleteUserResponses, HelloIdGetUserData, HelloIdGetUserErrors, HelloIdGetUserResponses, HelloIdListUsersData, HelloIdListUsersErrors, HelloIdListUsersResponses, HelloIdUpdateUserData, HelloIdUpdateUserErrors, HelloIdUpdateUserResponses, ImportUsersData, ImportUsersErrors, ImportUsersResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOauthClientsData, ListOauthClientsErrors, ListOauthClientsResponses, ListOauthConsentsData, ListOauthConsentsErrors, ListOauthConsentsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOauthClientData, UpdateOauthClientErrors, UpdateOauthClientResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses, WithdrawOauthConsentData, WithdrawOauthConsentErrors, WithdrawOauthConsentResponses } from './types.gen.js';
+import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, AuthenticateLoginData, AuthenticateLoginErrors, AuthenticateLoginResponses, CancelAuthenticationData, CancelAuthenticationErrors, CancelAuthenticationResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CloseBrowserSessionData, CloseBrowserSessionErrors, CloseBrowserSessionResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CompleteLoginData, CompleteLoginErrors, CompleteLoginResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateLoginData, CreateLoginErrors, CreateLoginResponses, CreateOauthClientData, CreateOauthClientErrors, CreateOauthClientResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteOauthClientData, DeleteOauthClientErrors, DeleteOauthClientResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetAuthenticationData, GetAuthenticationErrors, GetAuthenticationResponses, GetAuthenticationScreenshotData, GetAuthenticationScreenshotErrors, GetAuthenticationScreenshotResponses, GetBrowserSessionData, GetBrowserSessionErrors, GetBrowserSessionResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOauthClientData, GetOauthClientErrors, GetOauthClientResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetTwoFactorAuthCodeData, GetTwoFactorAuthCodeErrors, GetTwoFactorAuthCodeResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, HelloIdCreateUserData, HelloIdCreateUserErrors, HelloIdCreateUserResponses, HelloIdDeleteUserData, HelloIdDeleteUserErrors, HelloIdDeleteUserResponses, HelloIdGetUserData, HelloIdGetUserErrors, HelloIdGetUserResponses, HelloIdListUsersData, HelloIdListUsersErrors, HelloIdListUsersResponses, HelloIdUpdateUserData, HelloIdUpdateUserErrors, HelloIdUpdateUserResponses, ImportUsersData, ImportUsersErrors, ImportUsersResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOauthClientsData, ListOauthClientsErrors, ListOauthClientsResponses, ListOauthConsentsData, ListOauthConsentsErrors, ListOauthConsentsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, OpenBrowserSessionData, OpenBrowserSessionErrors, OpenBrowserSessionResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, SubmitTwoFactorAuthCodeData, SubmitTwoFactorAuthCodeErrors, SubmitTwoFactorAuthCodeResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOauthClientData, UpdateOauthClientErrors, UpdateOauthClientResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses, WithdrawOauthConsentData, WithdrawOauthConsentErrors, WithdrawOauthConsentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -373,6 +373,25 @@ export const upsertLogin = <ThrowOnError extends boolean = false>(options: Optio
 });
 
 /**
+ * Create a login (Kaizen)
+ *
+ * Creates a new login; 409 when its username, email or phone is already a login of the organization (use `/logins/upsert` to update). Secrets (`password`, `apiKey`, `bearerToken`, `additionalCredentials[].value`, `totpSecretKey`, `proxy.password`) are write-only.
+ */
+export const createLogin = <ThrowOnError extends boolean = false>(options: Options<CreateLoginData, ThrowOnError>) => (options.client ?? client).post<CreateLoginResponses, CreateLoginErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/logins/create',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * List logins
  *
  * Logins of the caller’s organization, filtered by `name`, `domain`, `username` or `email`; keyset-paged. Secrets are never listed.
@@ -523,6 +542,176 @@ export const storeLoginSession = <ThrowOnError extends boolean = false>(options:
         { scheme: 'basic', type: 'http' }
     ],
     url: '/logins/{id}/session',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Open a live signed-in browser session (CDP)
+ *
+ * Starts a Chromium for the login, signs it in (the stored session first) — or, for `isManualAuthentication` logins, opens the sign-in page for a person — and keeps it open. Connect with `chromium.connectOverCDP(cdpUrl, { headers: { "x-api-key": <key> } })`. Needs `logins:reveal`: a signed-in browser is a credential.
+ */
+export const openBrowserSession = <ThrowOnError extends boolean = false>(options: Options<OpenBrowserSessionData, ThrowOnError>) => (options.client ?? client).post<OpenBrowserSessionResponses, OpenBrowserSessionErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/logins/{id}/browser-sessions',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Close a live browser session
+ *
+ * Closes its Chromium; connected CDP clients are disconnected.
+ */
+export const closeBrowserSession = <ThrowOnError extends boolean = false>(options: Options<CloseBrowserSessionData, ThrowOnError>) => (options.client ?? client).delete<CloseBrowserSessionResponses, CloseBrowserSessionErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/browser-sessions/{browserSessionId}',
+    ...options
+});
+
+/**
+ * Read a live browser session
+ *
+ * Its status, CDP URL and expiry.
+ */
+export const getBrowserSession = <ThrowOnError extends boolean = false>(options: Options<GetBrowserSessionData, ThrowOnError>) => (options.client ?? client).get<GetBrowserSessionResponses, GetBrowserSessionErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/browser-sessions/{browserSessionId}',
+    ...options
+});
+
+/**
+ * Save the state of a live session a person signed in (Kaizen)
+ *
+ * `{contextAuthenticationId}` names a live browser session; its cookies and storage are sealed into the login’s stored session (the login must have `persistSession: true`).
+ */
+export const completeLogin = <ThrowOnError extends boolean = false>(options: Options<CompleteLoginData, ThrowOnError>) => (options.client ?? client).post<CompleteLoginResponses, CompleteLoginErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/authentication/completeLogin',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Sign in to the login’s site (headless browser)
+ *
+ * Queues a sign-in by the login runner and answers at once; follow it with `GET /authentications/{authenticationId}`. 429 when the queue is full, 503 `vault.browser_unavailable` when Chromium is missing.
+ */
+export const authenticateLogin = <ThrowOnError extends boolean = false>(options: Options<AuthenticateLoginData, ThrowOnError>) => (options.client ?? client).post<AuthenticateLoginResponses, AuthenticateLoginErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/logins/{id}/authenticate',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Cancel a sign-in
+ *
+ * Cancels a queued or running sign-in (its browser is closed) and answers its final state; an ended one is answered as it is.
+ */
+export const cancelAuthentication = <ThrowOnError extends boolean = false>(options: Options<CancelAuthenticationData, ThrowOnError>) => (options.client ?? client).delete<CancelAuthenticationResponses, CancelAuthenticationErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/authentications/{authenticationId}',
+    ...options
+});
+
+/**
+ * Follow a sign-in
+ *
+ * Its status (QUEUED, RUNNING, AWAITING_CODE, SUCCEEDED, FAILED, CANCELLED), the steps taken and the reason of a failure.
+ */
+export const getAuthentication = <ThrowOnError extends boolean = false>(options: Options<GetAuthenticationData, ThrowOnError>) => (options.client ?? client).get<GetAuthenticationResponses, GetAuthenticationErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/authentications/{authenticationId}',
+    ...options
+});
+
+/**
+ * The screenshot of a failed sign-in (PNG)
+ *
+ * What the browser showed when the sign-in failed; kept sealed until it expires. Needs `logins:reveal`.
+ */
+export const getAuthenticationScreenshot = <ThrowOnError extends boolean = false>(options: Options<GetAuthenticationScreenshotData, ThrowOnError>) => (options.client ?? client).get<GetAuthenticationScreenshotResponses, GetAuthenticationScreenshotErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/authentications/{authenticationId}/screenshot',
+    ...options
+});
+
+/**
+ * Hand a second-factor code to a waiting sign-in (Kaizen)
+ *
+ * For an SMS or any other code the runner cannot fetch itself: the sign-in in `AWAITING_CODE` named by `authenticationId`, or the only one of the organization (or of `loginId`).
+ */
+export const submitTwoFactorAuthCode = <ThrowOnError extends boolean = false>(options: Options<SubmitTwoFactorAuthCodeData, ThrowOnError>) => (options.client ?? client).post<SubmitTwoFactorAuthCodeResponses, SubmitTwoFactorAuthCodeErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/authentication/submitTwoFactorAuthCode',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The current TOTP code of a login (Kaizen)
+ *
+ * `{loginId}` → `{code, secondsRemaining}` from the stored seed.
+ */
+export const getTwoFactorAuthCode = <ThrowOnError extends boolean = false>(options: Options<GetTwoFactorAuthCodeData, ThrowOnError>) => (options.client ?? client).post<GetTwoFactorAuthCodeResponses, GetTwoFactorAuthCodeErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/logins/twoFactorAuth/getCode',
     ...options,
     headers: {
         'Content-Type': 'application/json',

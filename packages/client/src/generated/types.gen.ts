@@ -565,6 +565,22 @@ export type UpsertLoginRequest = {
          * Write-only: never returned
          */
         password?: string | null;
+        /**
+         * Write-only: never returned
+         */
+        apiKey?: string | null;
+        /**
+         * Write-only: never returned
+         */
+        bearerToken?: string | null;
+        additionalCredentials?: Array<{
+            id?: string;
+            key: string;
+            /**
+             * Write-only: never returned
+             */
+            value: string;
+        }> | null;
     };
     proxy?: {
         username?: string | null;
@@ -578,6 +594,30 @@ export type UpsertLoginRequest = {
         server?: string | null;
     } | null;
     persistSession?: boolean | null;
+    /**
+     * Icon URL or data URL of the login logo
+     */
+    iconUrl?: string | null;
+    description?: string | null;
+    /**
+     * A person signs in (in a live browser session); the runner does not
+     */
+    isManualAuthentication?: boolean | null;
+    supportConcurrentLogins?: boolean | null;
+    supportsAgentConcurrency?: boolean | null;
+    /**
+     * Stored and returned; the runner uses its own heuristics
+     */
+    useLLMLoginDetection?: boolean | null;
+    loginDetectionPrompt?: string | null;
+    loginInstructionsPrompt?: string | null;
+    selectors?: {
+        identifier?: string | null;
+        password?: string | null;
+        submit?: string | null;
+        code?: string | null;
+        success?: string | null;
+    } | null;
 };
 
 /**
@@ -600,6 +640,12 @@ export type Login = {
             hasTotpSecret: boolean;
         } | null;
         hasPassword: boolean;
+        hasApiKey: boolean;
+        hasBearerToken: boolean;
+        additionalCredentials: Array<{
+            id: string;
+            key: string;
+        }> | null;
     };
     proxy: {
         username: string | null;
@@ -610,6 +656,21 @@ export type Login = {
     updatedAt: string;
     persistSession: boolean | null;
     hasSession: boolean;
+    iconUrl: string | null;
+    description: string | null;
+    isManualAuthentication: boolean | null;
+    supportConcurrentLogins: boolean | null;
+    supportsAgentConcurrency: boolean | null;
+    useLLMLoginDetection: boolean | null;
+    loginDetectionPrompt: string | null;
+    loginInstructionsPrompt: string | null;
+    selectors: {
+        identifier: string | null;
+        password: string | null;
+        submit: string | null;
+        code: string | null;
+        success: string | null;
+    } | null;
 };
 
 /**
@@ -706,6 +767,64 @@ export type StorageState = {
 export type StoredSession = {
     success: boolean;
     updatedAt: string;
+};
+
+/**
+ * BrowserSession
+ */
+export type BrowserSession = {
+    id: string;
+    /**
+     * The same id, as `completeLogin` names it
+     */
+    contextAuthenticationId: string;
+    loginId: string;
+    status: 'READY' | 'AWAITING_MANUAL_LOGIN' | 'CLOSED';
+    /**
+     * CDP WebSocket URL on this server: `chromium.connectOverCDP(cdpUrl, {headers: {"x-api-key": …}})`
+     */
+    cdpUrl: string;
+    usedStoredSession: boolean;
+    createdAt: string;
+    expiresAt: string;
+};
+
+/**
+ * AuthenticationStarted
+ */
+export type AuthenticationStarted = {
+    authenticationId: string;
+    status: 'QUEUED' | 'RUNNING' | 'AWAITING_CODE' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+};
+
+/**
+ * Authentication
+ */
+export type Authentication = {
+    authenticationId: string;
+    loginId: string;
+    status: 'QUEUED' | 'RUNNING' | 'AWAITING_CODE' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+    steps: Array<{
+        at: string;
+        step: string;
+        detail?: string;
+    }>;
+    /**
+     * Why the sign-in failed or was cancelled
+     */
+    reason: string | null;
+    /**
+     * The stored session was still signed in: no new sign-in happened
+     */
+    usedStoredSession: boolean;
+    /**
+     * A failure screenshot is kept (sealed) until `screenshotExpiresAt`
+     */
+    hasScreenshot: boolean;
+    screenshotExpiresAt: string | null;
+    createdAt: string;
+    startedAt: string | null;
+    finishedAt: string | null;
 };
 
 /**
@@ -2719,6 +2838,59 @@ export type UpsertLoginResponses = {
 
 export type UpsertLoginResponse = UpsertLoginResponses[keyof UpsertLoginResponses];
 
+export type CreateLoginData = {
+    body: UpsertLoginRequest;
+    path?: never;
+    query?: never;
+    url: '/logins/create';
+};
+
+export type CreateLoginErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Conflict
+     */
+    409: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type CreateLoginError = CreateLoginErrors[keyof CreateLoginErrors];
+
+export type CreateLoginResponses = {
+    /**
+     * OK
+     */
+    200: Login;
+};
+
+export type CreateLoginResponse = CreateLoginResponses[keyof CreateLoginResponses];
+
 export type ListLoginsData = {
     body?: never;
     path?: never;
@@ -3259,6 +3431,599 @@ export type StoreLoginSessionResponses = {
 };
 
 export type StoreLoginSessionResponse = StoreLoginSessionResponses[keyof StoreLoginSessionResponses];
+
+export type OpenBrowserSessionData = {
+    body: {
+        /**
+         * At most PORTCULLIS_BROWSER_SESSION_TTL
+         */
+        ttlSeconds?: number;
+        /**
+         * Closed after this long with no CDP client; at most PORTCULLIS_BROWSER_SESSION_IDLE
+         */
+        idleTimeoutSeconds?: number;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/logins/{id}/browser-sessions';
+};
+
+export type OpenBrowserSessionErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * Conflict
+     */
+    409: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * Too many attempts (`Retry-After` says when to try again)
+     */
+    429: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type OpenBrowserSessionError = OpenBrowserSessionErrors[keyof OpenBrowserSessionErrors];
+
+export type OpenBrowserSessionResponses = {
+    /**
+     * Created
+     */
+    201: BrowserSession;
+};
+
+export type OpenBrowserSessionResponse = OpenBrowserSessionResponses[keyof OpenBrowserSessionResponses];
+
+export type CloseBrowserSessionData = {
+    body?: never;
+    path: {
+        browserSessionId: string;
+    };
+    query?: never;
+    url: '/browser-sessions/{browserSessionId}';
+};
+
+export type CloseBrowserSessionErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type CloseBrowserSessionError = CloseBrowserSessionErrors[keyof CloseBrowserSessionErrors];
+
+export type CloseBrowserSessionResponses = {
+    /**
+     * OK
+     */
+    200: {
+        success: boolean;
+    };
+};
+
+export type CloseBrowserSessionResponse = CloseBrowserSessionResponses[keyof CloseBrowserSessionResponses];
+
+export type GetBrowserSessionData = {
+    body?: never;
+    path: {
+        browserSessionId: string;
+    };
+    query?: never;
+    url: '/browser-sessions/{browserSessionId}';
+};
+
+export type GetBrowserSessionErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type GetBrowserSessionError = GetBrowserSessionErrors[keyof GetBrowserSessionErrors];
+
+export type GetBrowserSessionResponses = {
+    /**
+     * OK
+     */
+    200: BrowserSession;
+};
+
+export type GetBrowserSessionResponse = GetBrowserSessionResponses[keyof GetBrowserSessionResponses];
+
+export type CompleteLoginData = {
+    body: {
+        /**
+         * The live browser session a person signed in
+         */
+        contextAuthenticationId: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/authentication/completeLogin';
+};
+
+export type CompleteLoginErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * Conflict
+     */
+    409: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type CompleteLoginError = CompleteLoginErrors[keyof CompleteLoginErrors];
+
+export type CompleteLoginResponses = {
+    /**
+     * OK
+     */
+    200: {
+        success: boolean;
+        message: string;
+    };
+};
+
+export type CompleteLoginResponse = CompleteLoginResponses[keyof CompleteLoginResponses];
+
+export type AuthenticateLoginData = {
+    body: {
+        /**
+         * At most PORTCULLIS_RUNNER_TIMEOUT
+         */
+        timeoutSeconds?: number;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/logins/{id}/authenticate';
+};
+
+export type AuthenticateLoginErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * Conflict
+     */
+    409: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * Too many attempts (`Retry-After` says when to try again)
+     */
+    429: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type AuthenticateLoginError = AuthenticateLoginErrors[keyof AuthenticateLoginErrors];
+
+export type AuthenticateLoginResponses = {
+    /**
+     * OK
+     */
+    200: AuthenticationStarted;
+};
+
+export type AuthenticateLoginResponse = AuthenticateLoginResponses[keyof AuthenticateLoginResponses];
+
+export type CancelAuthenticationData = {
+    body?: never;
+    path: {
+        authenticationId: string;
+    };
+    query?: never;
+    url: '/authentications/{authenticationId}';
+};
+
+export type CancelAuthenticationErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type CancelAuthenticationError = CancelAuthenticationErrors[keyof CancelAuthenticationErrors];
+
+export type CancelAuthenticationResponses = {
+    /**
+     * OK
+     */
+    200: Authentication;
+};
+
+export type CancelAuthenticationResponse = CancelAuthenticationResponses[keyof CancelAuthenticationResponses];
+
+export type GetAuthenticationData = {
+    body?: never;
+    path: {
+        authenticationId: string;
+    };
+    query?: never;
+    url: '/authentications/{authenticationId}';
+};
+
+export type GetAuthenticationErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type GetAuthenticationError = GetAuthenticationErrors[keyof GetAuthenticationErrors];
+
+export type GetAuthenticationResponses = {
+    /**
+     * OK
+     */
+    200: Authentication;
+};
+
+export type GetAuthenticationResponse = GetAuthenticationResponses[keyof GetAuthenticationResponses];
+
+export type GetAuthenticationScreenshotData = {
+    body?: never;
+    path: {
+        authenticationId: string;
+    };
+    query?: never;
+    url: '/authentications/{authenticationId}/screenshot';
+};
+
+export type GetAuthenticationScreenshotErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type GetAuthenticationScreenshotError = GetAuthenticationScreenshotErrors[keyof GetAuthenticationScreenshotErrors];
+
+export type GetAuthenticationScreenshotResponses = {
+    /**
+     * The screenshot
+     */
+    200: Blob | File;
+};
+
+export type GetAuthenticationScreenshotResponse = GetAuthenticationScreenshotResponses[keyof GetAuthenticationScreenshotResponses];
+
+export type SubmitTwoFactorAuthCodeData = {
+    body: {
+        /**
+         * The second-factor code (4–8 characters)
+         */
+        code: string;
+        authenticationId?: string;
+        loginId?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/authentication/submitTwoFactorAuthCode';
+};
+
+export type SubmitTwoFactorAuthCodeErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * Conflict
+     */
+    409: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type SubmitTwoFactorAuthCodeError = SubmitTwoFactorAuthCodeErrors[keyof SubmitTwoFactorAuthCodeErrors];
+
+export type SubmitTwoFactorAuthCodeResponses = {
+    /**
+     * Created
+     */
+    201: {
+        success: boolean;
+        message: string;
+        data: {
+            authenticationId: string;
+        };
+    };
+};
+
+export type SubmitTwoFactorAuthCodeResponse = SubmitTwoFactorAuthCodeResponses[keyof SubmitTwoFactorAuthCodeResponses];
+
+export type GetTwoFactorAuthCodeData = {
+    body: {
+        loginId: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/logins/twoFactorAuth/getCode';
+};
+
+export type GetTwoFactorAuthCodeErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * Conflict
+     */
+    409: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type GetTwoFactorAuthCodeError = GetTwoFactorAuthCodeErrors[keyof GetTwoFactorAuthCodeErrors];
+
+export type GetTwoFactorAuthCodeResponses = {
+    /**
+     * OK
+     */
+    200: {
+        code: string;
+        /**
+         * Seconds until the next code
+         */
+        secondsRemaining: number;
+    };
+};
+
+export type GetTwoFactorAuthCodeResponse = GetTwoFactorAuthCodeResponses[keyof GetTwoFactorAuthCodeResponses];
 
 export type AddUserCredentialsData = {
     body: AddUserCredentialsRequest;
