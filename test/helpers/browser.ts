@@ -30,3 +30,10 @@ export async function openContext(
 }
 
 export type { Browser, BrowserContext, Page };
+
+/** Fills the hosted sign-in form and submits it (the caller waits for what follows). */
+export async function submitSignIn(page: Page, identifier: string, password: string): Promise<void> {
+  await page.getByLabel('User name or email').fill(identifier);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}

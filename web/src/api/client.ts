@@ -64,10 +64,10 @@ channel?.addEventListener('message', (e: MessageEvent<{ type: string; reason?: s
   if (e.data?.type === 'refreshed' && typeof e.data.expiresIn === 'number') scheduleRefresh(e.data.expiresIn, false);
 });
 
-/** Refresh at 80 % of the access token's life (and never sooner than 5 s). */
+/** Refresh at 80 % of the access token's life (and never sooner than 1 s). */
 export function scheduleRefresh(expiresInSeconds: number, broadcast = true): void {
   if (refreshTimer) clearTimeout(refreshTimer);
-  const ms = Math.max(5_000, expiresInSeconds * 800);
+  const ms = Math.max(1_000, expiresInSeconds * 800);
   refreshTimer = setTimeout(() => {
     void refreshSession().catch(() => undefined);
   }, ms);
