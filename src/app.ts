@@ -162,6 +162,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     events,
     log: log.child({ domain: 'mfa' }),
     publicUrl: config.publicUrl,
+    rpName: config.mfa.issuer,
     mfaOptions: config.mfa,
     emailOptions: config.emailFlow,
   });
@@ -295,6 +296,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(directoryDomain.routes);
   await app.register(federationRoutes.routes);
   await app.register(mfa.routes);
+  await app.register(mfa.withSessions(sessions, config));
   app.addHook('onListen', vaultDomain.listen);
 
   app.addHook('onClose', async () => {

@@ -261,6 +261,7 @@ export interface Database {
   mfaRecoveryCodes: MfaRecoveryCodesTable;
   mfaChallenges: MfaChallengesTable;
   emailTokens: EmailTokensTable;
+  passkeys: PasskeysTable;
 }
 
 /** An external OAuth2/OIDC identity provider (`idps/{id}`); ids are instance-wide. */
@@ -354,4 +355,27 @@ export interface EmailTokensTable {
   createdAt: Iso;
   expiresAt: Iso;
   usedAt: Iso | null;
+}
+
+/** A WebAuthn credential (passkey) of a user. Nothing secret: the public key only verifies. */
+export interface PasskeysTable {
+  id: string;
+  userId: string;
+  organizationId: string;
+  /** The credential id, base64url (what the authenticator answers as `id`). */
+  credentialId: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter (0 for authenticators that do not count). */
+  signCount: number;
+  /** JSON array of transports (`internal`, `usb`, `hybrid`, …). */
+  transports: string;
+  name: string;
+  /** `singleDevice` or `multiDevice` (a synced passkey). */
+  deviceType: string;
+  backedUp: number;
+  createdAt: Iso;
+  lastUsedAt: Iso | null;
+  /** Set when the counter went backwards: a cloned authenticator; the passkey no longer signs in. */
+  cloneSuspectedAt: Iso | null;
 }

@@ -67,6 +67,8 @@ export interface TestAppOptions {
   masterKey?: Buffer;
   /** Another instance whose PostgreSQL schema, Redis prefix and master key this one shares. */
   peer?: TestApp;
+  /** Listen on this port (default: any free one); with `PORTCULLIS_PUBLIC_URL` naming it, browsers reach the public URL. */
+  port?: number;
 }
 
 let counter = 0;
@@ -128,7 +130,7 @@ export async function buildTestApp(
     logStream,
     announce: () => {},
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;

@@ -79,6 +79,7 @@ export function messageOf(err: unknown): string {
     }
     return err.message;
   }
+  if (err instanceof Error && err.message) return err.message;
   return 'Something went wrong. Try again.';
 }
 

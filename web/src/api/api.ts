@@ -1,4 +1,10 @@
 /** The API calls the console makes, typed after the server's route schemas (GET /openapi.json). */
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/browser';
 import { request, scheduleRefresh } from './client';
 
 export interface ApiKey {
@@ -43,6 +49,17 @@ export interface User {
   tempRecoveryCodes?: string[];
   otpAuthUri?: string;
   qrCodeDataUrl?: string;
+}
+
+export interface Passkey {
+  id: string;
+  name: string;
+  deviceType: string;
+  backedUp: boolean;
+  transports: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  cloneSuspected: boolean;
 }
 
 export interface LoginResult {
@@ -136,6 +153,29 @@ export const api = {
     request<{ message: string }>('POST', '/v1/auth/password/reset', { body: { token, newPassword }, noRefresh: true }),
   verifyEmail: (code: string) => request<{ message: string }>('POST', '/v1/auth/email/verify', { body: { code }, noRefresh: true }),
   requestVerification: () => request<{ message: string; sent: boolean }>('POST', '/v1/auth/email/verify/request', { body: {} }),
+
+  listPasskeys: () => request<{ passkeys: Passkey[] }>('GET', '/v1/auth/passkeys').then((r) => r.passkeys),
+  passkeyRegistrationOptions: () =>
+    request<{ options: PublicKeyCredentialCreationOptionsJSON }>('POST', '/v1/auth/passkeys/registration-options', { body: {} }).then(
+      (r) => r.options,
+    ),
+  registerPasskey: (name: string, response: RegistrationResponseJSON) =>
+    request<Passkey>('POST', '/v1/auth/passkeys', { body: { ...(name ? { name } : {}), response } }),
+  renamePasskey: (id: string, name: string) => request<Passkey>('PATCH', `/v1/auth/passkeys/${encodeURIComponent(id)}`, { body: { name } }),
+  removePasskey: (id: string) => request<{ success: boolean }>('DELETE', `/v1/auth/passkeys/${encodeURIComponent(id)}`),
+  passkeySignInOptions: (mfaTempToken?: string) =>
+    request<{ flowId: string; options: PublicKeyCredentialRequestOptionsJSON }>('POST', '/v1/auth/passkeys/authentication-options', {
+      body: mfaTempToken ? { mfaTempToken } : {},
+      noRefresh: true,
+    }),
+  signInWithPasskey: async (flowId: string, response: AuthenticationResponseJSON, mfaTempToken?: string) => {
+    const result = await request<LoginResult>('POST', '/v1/auth/passkeys/authentication', {
+      body: { flowId, response, web: true, ...(mfaTempToken ? { mfaTempToken } : {}) },
+      noRefresh: true,
+    });
+    if (result.expiresIn) scheduleRefresh(result.expiresIn);
+    return result;
+  },
 
   listUsers: (query: { userName?: string; email?: string; organizationId?: string; pageSize?: number; pageToken?: string }) =>
     request<{ users: User[]; nextPageToken: string }>('GET', '/v1/users', { query }),

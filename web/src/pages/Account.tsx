@@ -3,6 +3,7 @@ import { type ApiKey, api } from '../api/api';
 import { useSession, useUser } from '../session';
 import { Field, Notice, PageTitle, RelativeTime, SecretOnce, useAction } from '../ui';
 import { TotpEnrolment } from './Enrol';
+import { PasskeysSection } from './Passkeys';
 
 export function Profile() {
   const user = useUser();
@@ -207,6 +208,10 @@ export function Security() {
         ) : (
           <TotpEnrolment onDone={(u) => session.setUser(u)} />
         )}
+      </section>
+      <section aria-labelledby="pk-h">
+        <h2 id="pk-h">Passkeys</h2>
+        <PasskeysSection />
       </section>
     </>
   );

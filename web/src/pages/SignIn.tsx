@@ -1,3 +1,4 @@
+import { browserSupportsWebAuthn, startAuthentication } from '@simplewebauthn/browser';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, type IdentityProvider, type LoginResult } from '../api/api';
 import { ApiError, signOut } from '../api/client';
@@ -117,6 +118,26 @@ export function SignIn() {
     });
   };
 
+  /** Passwordless (no token) or the second step (the mfaTempToken of the password step). */
+  const withPasskey = (mfaTempToken?: string) => {
+    void action.run(async () => {
+      const { flowId, options } = await api.passkeySignInOptions(mfaTempToken);
+      let response: Awaited<ReturnType<typeof startAuthentication>>;
+      try {
+        response = await startAuthentication({ optionsJSON: options });
+      } catch {
+        throw new Error('No passkey was used.');
+      }
+      try {
+        await finish(await api.signInWithPasskey(flowId, response, mfaTempToken));
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) throw new ApiError(401, err.error, 'That passkey could not sign you in.');
+        throw err;
+      }
+    });
+  };
+  const webauthn = browserSupportsWebAuthn();
+
   const submitForgot = (e: FormEvent) => {
     e.preventDefault();
     void action.run(async () => {
@@ -164,6 +185,11 @@ export function SignIn() {
               Forgot your password?
             </button>
           </p>
+          {webauthn && (
+            <button type="button" className="secondary wide" onClick={() => withPasskey()} disabled={action.busy}>
+              Sign in with a passkey
+            </button>
+          )}
           {idps.length > 0 && (
             <section aria-label="Other ways to sign in" className="idps">
               <p className="divider">or</p>
@@ -200,6 +226,11 @@ export function SignIn() {
               Verify
             </button>
           </form>
+          {webauthn && (
+            <button type="button" className="secondary wide" onClick={() => withPasskey(step.token)} disabled={action.busy}>
+              Use a passkey instead
+            </button>
+          )}
           <p>
             <button type="button" className="link" onClick={() => setStep({ kind: 'credentials' })}>
               Back
