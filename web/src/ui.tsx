@@ -131,7 +131,8 @@ export function RelativeTime({ value }: { value: string | null | undefined }) {
 export function PageTitle({ children }: { children: ReactNode }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    ref.current?.focus();
+    // Not over a field that took focus itself (autofocus on a sign-in form).
+    if (document.activeElement === document.body || document.activeElement === null) ref.current?.focus();
   }, []);
   return (
     <h1 tabIndex={-1} ref={ref}>
@@ -166,5 +167,15 @@ export function SecretOnce({ label, value, fileName }: { label: string; value: s
         )}
       </div>
     </div>
+  );
+}
+
+/** A table that scrolls sideways on narrow screens inside its own box, reachable by keyboard. */
+export function TableWrap({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be focusable to scroll by keyboard
+    <section className="table-wrap" tabIndex={0} aria-label={label}>
+      {children}
+    </section>
   );
 }

@@ -1,7 +1,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { type ApiKey, api } from '../api/api';
 import { useSession, useUser } from '../session';
-import { Field, Notice, PageTitle, RelativeTime, SecretOnce, useAction } from '../ui';
+import { Field, Notice, PageTitle, RelativeTime, SecretOnce, TableWrap, useAction } from '../ui';
 import { TotpEnrolment } from './Enrol';
 import { PasskeysSection } from './Passkeys';
 
@@ -285,7 +285,7 @@ export function ApiKeys({ own }: { own: boolean }) {
       </form>
       {load.error && <Notice kind="error">{load.error}</Notice>}
       {revoke.error && <Notice kind="error">{revoke.error}</Notice>}
-      <div className="table-wrap">
+      <TableWrap label="API keys">
         <table>
           <caption className="sr-only">API keys</caption>
           <thead>
@@ -342,7 +342,7 @@ export function ApiKeys({ own }: { own: boolean }) {
             )}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
     </>
   );
 }

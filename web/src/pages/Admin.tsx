@@ -2,7 +2,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { type AuditEvent, api, type IdentityProvider, type Organization, type User, type VaultLogin } from '../api/api';
 import { Link, navigate } from '../router';
 import { useUser } from '../session';
-import { Checkbox, Field, Notice, PageTitle, RelativeTime, useAction } from '../ui';
+import { Checkbox, Field, Notice, PageTitle, RelativeTime, TableWrap, useAction } from '../ui';
 
 /** Keyset paging over the API's cursors: the tokens seen so far make "Previous" possible. */
 function usePager() {
@@ -71,7 +71,7 @@ export function Users() {
         </Link>
       </div>
       {load.error && <Notice kind="error">{load.error}</Notice>}
-      <div className="table-wrap">
+      <TableWrap label="Users">
         <table>
           <caption className="sr-only">Users</caption>
           <thead>
@@ -104,7 +104,7 @@ export function Users() {
             )}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {pager.controls}
     </>
   );
@@ -468,7 +468,7 @@ export function IdentityProviders() {
         Register providers with <code>POST /v1/idps</code> (see the API reference at <a href="/docs">/docs</a>).
       </p>
       {load.error && <Notice kind="error">{load.error}</Notice>}
-      <div className="table-wrap">
+      <TableWrap label="Identity providers">
         <table>
           <caption className="sr-only">Identity providers</caption>
           <thead>
@@ -501,7 +501,7 @@ export function IdentityProviders() {
             )}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
     </>
   );
 }
@@ -526,7 +526,7 @@ export function VaultLogins() {
       <p>Secrets are never shown here. A TOTP code is generated on demand and audited.</p>
       {load.error && <Notice kind="error">{load.error}</Notice>}
       {totp.error && <Notice kind="error">{totp.error}</Notice>}
-      <div className="table-wrap">
+      <TableWrap label="Vault logins">
         <table>
           <caption className="sr-only">Vault logins</caption>
           <thead>
@@ -583,7 +583,7 @@ export function VaultLogins() {
             )}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {pager.controls}
     </>
   );
@@ -627,7 +627,7 @@ export function AuditLog() {
         </button>
       </form>
       {load.error && <Notice kind="error">{load.error}</Notice>}
-      <div className="table-wrap">
+      <TableWrap label="Audit events">
         <table>
           <caption className="sr-only">Audit events</caption>
           <thead>
@@ -664,7 +664,7 @@ export function AuditLog() {
             )}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {pager.controls}
     </>
   );
