@@ -25,6 +25,7 @@ export const ACTIONS = [
   'self.change_password',
   'self.manage_mfa',
   'self.manage_passkeys',
+  'self.manage_sessions',
   // API keys (the target is the key's owner).
   'api_key.create',
   'api_key.revoke',
@@ -86,6 +87,7 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'self.change_password': null,
   'self.manage_mfa': null,
   'self.manage_passkeys': null,
+  'self.manage_sessions': null,
   'api_key.create': 'apikeys:write',
   'api_key.revoke': 'apikeys:write',
   'organization.read': null,
@@ -106,6 +108,7 @@ const INTERACTIVE_ONLY: ReadonlySet<Action> = new Set([
   'self.change_password',
   'self.manage_mfa',
   'self.manage_passkeys',
+  'self.manage_sessions',
 ]);
 
 /** Administrative actions on another account: the actor must outrank the target. */

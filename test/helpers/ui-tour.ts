@@ -109,6 +109,7 @@ export function tourStops(seed: TourSeed): Stop[] {
         await page.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor();
       },
     },
+    { name: 'account-sessions', signedIn: true, go: (page) => visit(page, '/account/sessions', 'Sessions') },
     {
       name: 'account-api-keys',
       signedIn: true,

@@ -56,6 +56,45 @@ describe('the console stays signed in across access-token expiry', () => {
     await b.context.close();
   });
 
+  it('the sessions page lists where the user is signed in and ends another session', async () => {
+    const user = await t.createUser({ roles: ['member'] });
+    const a = await openContext(browser, t.url);
+    const b = await openContext(browser, t.url);
+    for (const { page } of [a, b]) {
+      await page.goto('/');
+      await submitSignIn(page, user.userName, user.password);
+      await page.waitForURL('**/account');
+    }
+    await a.page.getByRole('link', { name: 'Sessions' }).click();
+    await a.page.getByText('this browser').waitFor();
+    expect(await a.page.getByRole('button', { name: /^End the session from/ }).count()).toBe(1);
+    await a.page.getByRole('button', { name: /^End the session from/ }).click();
+    await expect.poll(() => a.page.getByRole('button', { name: /^End the session from/ }).count()).toBe(0);
+    // B is signed out: its next call fails, its refresh fails, it lands on sign-in.
+    await b.page.getByRole('link', { name: 'Security' }).click();
+    await b.page.getByRole('heading', { name: /Sign in/ }).waitFor();
+    // A is still in.
+    await a.page.getByRole('link', { name: 'Profile' }).click();
+    await a.page.getByRole('heading', { name: 'Profile' }).waitFor();
+    await a.context.close();
+    await b.context.close();
+  });
+
+  it('session routes: an API key is refused, another user’s session is not found', async () => {
+    const user = await t.createUser({ roles: ['owner'] });
+    const other = await t.createUser({ roles: ['member'] });
+    const key = await t.createApiKey(user.id);
+    expect((await t.req('GET', '/v1/auth/sessions', { apiKey: key.secret })).status).toBe(403);
+    const mine = (await t.req('POST', '/v1/auth/login', { json: { username: user.userName, password: user.password } })).body.token;
+    const theirs = await t.req('POST', '/v1/auth/login', { json: { username: other.userName, password: other.password } });
+    const theirSessions = await t.req('GET', '/v1/auth/sessions', { token: theirs.body.token });
+    expect(theirSessions.status).toBe(200);
+    const theirId = theirSessions.body.sessions[0].id;
+    expect((await t.req('DELETE', `/v1/auth/sessions/${theirId}`, { token: mine })).status).toBe(404);
+    expect((await t.req('DELETE', `/v1/auth/sessions/${theirId}`, { apiKey: key.secret })).status).toBe(403);
+    expect((await t.req('GET', '/v1/auth/sessions', { token: theirs.body.token })).body.sessions).toHaveLength(1);
+  });
+
   it('a replayed refresh token ends the session, and the console signs out in every tab', async () => {
     const user = await t.createUser({ roles: ['member'] });
     const { context, page } = await openContext(browser, t.url);

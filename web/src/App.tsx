@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { useBranding } from './branding';
-import { ApiKeys, Profile, Security } from './pages/Account';
+import { ApiKeys, Profile, Security, Sessions } from './pages/Account';
 import { AuditLog, IdentityProviders, NewUser, OrganizationPage, UserDetail, Users, VaultLogins } from './pages/Admin';
 import { ResetPassword, VerifyEmail } from './pages/Public';
 import { SignIn } from './pages/SignIn';
@@ -11,6 +11,7 @@ import { Notice } from './ui';
 const ACCOUNT_NAV = [
   ['/account', 'Profile'],
   ['/account/security', 'Security'],
+  ['/account/sessions', 'Sessions'],
   ['/account/api-keys', 'API keys'],
 ] as const;
 const ADMIN_NAV = [
@@ -94,6 +95,7 @@ export function App() {
   if (path === '/') return state.status === 'loading' ? <p className="loading">Loading…</p> : <SignIn />;
   if (path === '/account') return <SignedIn>{<Profile />}</SignedIn>;
   if (path === '/account/security') return <SignedIn>{<Security />}</SignedIn>;
+  if (path === '/account/sessions') return <SignedIn>{<Sessions />}</SignedIn>;
   if (path === '/account/api-keys') return <SignedIn>{<ApiKeys own />}</SignedIn>;
   if (path === '/admin') return <Redirect to="/admin/users" />;
   if (path === '/admin/users') return <SignedIn admin>{<Users />}</SignedIn>;

@@ -62,6 +62,17 @@ export interface Passkey {
   cloneSuspected: boolean;
 }
 
+export interface OwnSession {
+  id: string;
+  method: string;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  current: boolean;
+}
+
 export interface LoginResult {
   success: boolean;
   message: string;
@@ -154,6 +165,8 @@ export const api = {
   verifyEmail: (code: string) => request<{ message: string }>('POST', '/v1/auth/email/verify', { body: { code }, noRefresh: true }),
   requestVerification: () => request<{ message: string; sent: boolean }>('POST', '/v1/auth/email/verify/request', { body: {} }),
 
+  listSessions: () => request<{ sessions: OwnSession[] }>('GET', '/v1/auth/sessions').then((r) => r.sessions),
+  revokeSession: (id: string) => request<{ success: boolean }>('DELETE', `/v1/auth/sessions/${encodeURIComponent(id)}`),
   listPasskeys: () => request<{ passkeys: Passkey[] }>('GET', '/v1/auth/passkeys').then((r) => r.passkeys),
   passkeyRegistrationOptions: () =>
     request<{ options: PublicKeyCredentialCreationOptionsJSON }>('POST', '/v1/auth/passkeys/registration-options', { body: {} }).then(

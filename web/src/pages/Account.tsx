@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import { type ApiKey, api } from '../api/api';
+import { type ApiKey, api, type OwnSession } from '../api/api';
 import { useSession, useUser } from '../session';
 import { Field, Notice, PageTitle, RelativeTime, SecretOnce, TableWrap, useAction } from '../ui';
 import { TotpEnrolment } from './Enrol';
@@ -340,6 +340,108 @@ export function ApiKeys({ own }: { own: boolean }) {
                 <td colSpan={6}>No API keys yet.</td>
               </tr>
             )}
+          </tbody>
+        </table>
+      </TableWrap>
+    </>
+  );
+}
+
+/** A short description of a browser from its user agent. */
+function describeAgent(ua: string | null): string {
+  if (!ua) return 'Unknown client';
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /Chrome\//.test(ua)
+      ? 'Chrome'
+      : /Firefox\//.test(ua)
+        ? 'Firefox'
+        : /Safari\//.test(ua)
+          ? 'Safari'
+          : /curl\//.test(ua)
+            ? 'curl'
+            : 'Other client';
+  const os = /Windows/.test(ua)
+    ? 'Windows'
+    : /Mac OS X/.test(ua)
+      ? 'macOS'
+      : /Android/.test(ua)
+        ? 'Android'
+        : /iPhone|iPad/.test(ua)
+          ? 'iOS'
+          : /Linux/.test(ua)
+            ? 'Linux'
+            : '';
+  return os ? `${browser} on ${os}` : browser;
+}
+
+export function Sessions() {
+  const session = useSession();
+  const [sessions, setSessions] = useState<OwnSession[]>();
+  const load = useAction();
+  const revoke = useAction();
+  const refresh = () => load.run(async () => setSessions(await api.listSessions()));
+  // biome-ignore lint/correctness/useExhaustiveDependencies: load once
+  useEffect(() => {
+    void refresh();
+  }, []);
+  return (
+    <>
+      <PageTitle>Sessions</PageTitle>
+      <p>Where you are signed in. Ending a session signs that browser or app out within a second.</p>
+      {load.error && <Notice kind="error">{load.error}</Notice>}
+      {revoke.error && <Notice kind="error">{revoke.error}</Notice>}
+      <TableWrap label="Active sessions">
+        <table>
+          <caption className="sr-only">Active sessions</caption>
+          <thead>
+            <tr>
+              <th scope="col">Client</th>
+              <th scope="col">Address</th>
+              <th scope="col">Signed in</th>
+              <th scope="col">Last active</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(sessions ?? []).map((s) => (
+              <tr key={s.id}>
+                <td>
+                  {describeAgent(s.userAgent)} {s.current && <span className="badge ok">this browser</span>}
+                  <br />
+                  <small>via {s.method}</small>
+                </td>
+                <td>{s.ip ?? '—'}</td>
+                <td>
+                  <RelativeTime value={s.createdAt} />
+                </td>
+                <td>
+                  <RelativeTime value={s.lastSeenAt} />
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="secondary small"
+                    aria-label={
+                      s.current
+                        ? 'Sign out of this browser'
+                        : `End the session from ${describeAgent(s.userAgent)} at ${s.ip ?? 'an unknown address'}`
+                    }
+                    onClick={() =>
+                      void revoke.run(async () => {
+                        if (s.current) return session.signOut();
+                        await api.revokeSession(s.id);
+                        await refresh();
+                      })
+                    }
+                  >
+                    {s.current ? 'Sign out' : 'End session'}
+                  </button>
+                </td>
+              </tr>
+            ))}
           </tbody>
         </table>
       </TableWrap>
