@@ -262,6 +262,7 @@ export interface Database {
   mfaChallenges: MfaChallengesTable;
   emailTokens: EmailTokensTable;
   passkeys: PasskeysTable;
+  organizationBranding: OrganizationBrandingTable;
 }
 
 /** An external OAuth2/OIDC identity provider (`idps/{id}`); ids are instance-wide. */
@@ -378,4 +379,15 @@ export interface PasskeysTable {
   lastUsedAt: Iso | null;
   /** Set when the counter went backwards: a cloned authenticator; the passkey no longer signs in. */
   cloneSuspectedAt: Iso | null;
+}
+
+/** How an organization's hosted pages look. Public: shown before anyone signs in. */
+export interface OrganizationBrandingTable {
+  organizationId: string;
+  displayName: string | null;
+  /** An https URL (the console's CSP allows https images). */
+  logoUrl: string | null;
+  /** `#rrggbb`. */
+  primaryColor: string | null;
+  updatedAt: Iso;
 }

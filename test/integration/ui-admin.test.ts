@@ -133,3 +133,59 @@ describe('the admin console in a real browser', () => {
     await context.close();
   });
 });
+
+describe('branding of the hosted pages', () => {
+  it('an owner sets the display name, logo and colour; the sign-in page at /?org= shows them', async () => {
+    const orgId = await t.createOrg();
+    const owner = await t.createUser({ roles: ['owner'], organizationId: orgId });
+    const { context, page, problems } = await openContext(browser, t.url);
+    await page.goto('/');
+    await submitSignIn(page, owner.userName, owner.password);
+    await page.waitForURL('**/account');
+    await page.getByRole('link', { name: 'Organization' }).click();
+    await page.getByLabel('Display name').fill('Acme Corp');
+    await page.getByLabel('Logo URL (https)').fill('http://insecure.example/logo.png');
+    await page.getByLabel('Primary colour').fill('#0b7a55');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.getByText('The request is invalid.').waitFor();
+    await page.getByLabel('Logo URL (https)').fill('https://cdn.example/logo.png');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.getByText('Branding saved.').waitFor();
+    await context.close();
+
+    const anonymous = await openContext(browser, t.url);
+    await anonymous.page.goto(`/?org=${orgId}`);
+    await anonymous.page.getByRole('heading', { name: 'Sign in to Acme Corp' }).waitFor();
+    expect(await anonymous.page.locator('img.logo').getAttribute('src')).toBe('https://cdn.example/logo.png');
+    expect(await anonymous.page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--primary').trim()")).toBe(
+      '#0b7a55',
+    );
+    expect(await anonymous.page.title()).toBe('Acme Corp');
+    await anonymous.context.close();
+    expect(problems).toEqual([]);
+
+    // The API: a member may not change it, another organization's owner gets 404, the public read needs nothing.
+    const member = await t.createUser({ roles: ['member'], organizationId: orgId });
+    const memberKey = await t.createApiKey(member.id);
+    expect(
+      (await t.req('PUT', `/v1/organizations/${orgId}/branding`, { apiKey: memberKey.secret, json: { displayName: 'x' } })).status,
+    ).toBe(403);
+    const stranger = await t.createUser({ roles: ['owner'] });
+    const strangerKey = await t.createApiKey(stranger.id);
+    expect(
+      (await t.req('PUT', `/v1/organizations/${orgId}/branding`, { apiKey: strangerKey.secret, json: { displayName: 'x' } })).status,
+    ).toBe(404);
+    const ownerKey = await t.createApiKey(owner.id, ['users:read']);
+    expect(
+      (await t.req('PUT', `/v1/organizations/${orgId}/branding`, { apiKey: ownerKey.secret, json: { displayName: 'x' } })).status,
+    ).toBe(403);
+    const pub = await t.req('GET', `/v1/branding/${orgId}`);
+    expect(pub.body).toEqual({
+      organizationId: orgId,
+      displayName: 'Acme Corp',
+      logoUrl: 'https://cdn.example/logo.png',
+      primaryColor: '#0b7a55',
+    });
+    expect((await t.req('GET', '/v1/branding/unknown')).body).toMatchObject({ displayName: null });
+  });
+});

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * WebAuthn passkeys (issue 18). The public key is not a secret (it verifies, it cannot sign), so
+ * WebAuthn passkeys and organization branding (issue 18). The public key is not a secret (it verifies, it cannot sign), so
  * nothing here is sealed. `sign_count` is the authenticator's counter, for clone detection;
  * `clone_suspected_at` marks a credential whose counter went backwards (it no longer signs in).
  */
@@ -23,4 +23,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('clone_suspected_at', 'text')
     .execute();
   await db.schema.createIndex('passkeys_user_idx').on('passkeys').column('user_id').execute();
+
+  // Per-organization branding of the hosted pages (display name, logo URL, primary colour).
+  await db.schema
+    .createTable('organization_branding')
+    .addColumn('organization_id', 'text', (c) => c.primaryKey().references('organizations.id').onDelete('cascade'))
+    .addColumn('display_name', 'text')
+    .addColumn('logo_url', 'text')
+    .addColumn('primary_color', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
 }

@@ -62,6 +62,13 @@ export interface Passkey {
   cloneSuspected: boolean;
 }
 
+export interface Branding {
+  organizationId: string;
+  displayName: string | null;
+  logoUrl: string | null;
+  primaryColor: string | null;
+}
+
 export interface OwnSession {
   id: string;
   method: string;
@@ -205,6 +212,10 @@ export const api = {
   listOrganizations: () => request<{ organizations: Organization[] }>('GET', '/v1/organizations').then((r) => r.organizations),
   updateOrganization: (id: string, body: { name?: string; policy?: Partial<OrganizationPolicy> }) =>
     request<Organization>('PATCH', `/v1/organizations/${encodeURIComponent(id)}`, { body }),
+
+  getBranding: (organizationId: string) => request<Branding>('GET', `/v1/branding/${encodeURIComponent(organizationId)}`),
+  updateBranding: (organizationId: string, body: { displayName: string | null; logoUrl: string | null; primaryColor: string | null }) =>
+    request<Branding>('PUT', `/v1/organizations/${encodeURIComponent(organizationId)}/branding`, { body }),
 
   listApiKeys: () => request<{ apiKeys: ApiKey[] }>('GET', '/v1/api-keys').then((r) => r.apiKeys),
   createApiKey: (body: { name: string; description?: string; scopes?: string[] }) => request<ApiKey>('POST', '/v1/api-keys', { body }),

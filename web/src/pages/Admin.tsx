@@ -447,7 +447,64 @@ export function OrganizationPage() {
         </form>
       )}
       {saved && <Notice kind="success">Saved.</Notice>}
+      <BrandingForm key={selected} organizationId={selected} />
     </>
+  );
+}
+
+/** The organization's hosted pages: display name, logo, primary colour (sign-in at `/?org=<id>`). */
+function BrandingForm({ organizationId }: { organizationId: string }) {
+  const [form, setForm] = useState({ displayName: '', logoUrl: '', primaryColor: '' });
+  const [saved, setSaved] = useState(false);
+  const load = useAction();
+  const save = useAction();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: load on the organization
+  useEffect(() => {
+    void load.run(async () => {
+      const b = await api.getBranding(organizationId);
+      setForm({ displayName: b.displayName ?? '', logoUrl: b.logoUrl ?? '', primaryColor: b.primaryColor ?? '' });
+    });
+  }, [organizationId]);
+  const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setSaved(false);
+    void save.run(async () => {
+      await api.updateBranding(organizationId, {
+        displayName: form.displayName.trim() || null,
+        logoUrl: form.logoUrl.trim() || null,
+        primaryColor: form.primaryColor.trim() || null,
+      });
+      setSaved(true);
+    });
+  };
+  const signInUrl = `${location.origin}/?org=${encodeURIComponent(organizationId)}`;
+  return (
+    <section aria-labelledby="brand-h">
+      <h2 id="brand-h">Branding of the sign-in pages</h2>
+      <p>
+        Sign-in link for this organization: <code>{signInUrl}</code>
+      </p>
+      <form onSubmit={submit} noValidate aria-label="Branding" className="grid-form">
+        <Field label="Display name" name="displayName" value={form.displayName} onChange={set('displayName')} maxLength={128} />
+        <Field label="Logo URL (https)" name="logoUrl" type="url" value={form.logoUrl} onChange={set('logoUrl')} maxLength={2048} />
+        <Field
+          label="Primary colour"
+          name="primaryColor"
+          value={form.primaryColor}
+          onChange={set('primaryColor')}
+          maxLength={7}
+          hint="#rrggbb, e.g. #0b7a55"
+          error={save.error}
+        />
+        <div>
+          <button type="submit" disabled={save.busy}>
+            Save branding
+          </button>
+        </div>
+      </form>
+      {saved && <Notice kind="success">Branding saved.</Notice>}
+    </section>
   );
 }
 
