@@ -46,6 +46,7 @@ export const AUDIT_ACTIONS = {
   'mfa.passkey_removed': a(true, 'A user removed a passkey.'),
   'mfa.passkey_renamed': a(true, 'A user renamed a passkey.'),
   'mfa.passkey_used': a(true, 'A passkey signed a user in (as the second factor or passwordless).'),
+  'mfa.reset': a(true, "An administrator reset a user's MFA (TOTP, recovery codes and passkeys removed)."),
   'mfa.recovery_code_used': a(true, 'A recovery code was used (with the remaining count).'),
   'mfa.recovery_codes_regenerated': a(true, 'A user replaced their recovery codes.'),
   'organization.created': a(false, 'An organization was created.'),

@@ -20,6 +20,7 @@ import { createPasskeysService } from './passkeys/passkeys.service.js';
 export type { EmailFlowService } from './email/email.service.js';
 
 import { mfaRoutes } from './mfa.routes.js';
+import { mfaAdminRoutes } from './mfa-admin.routes.js';
 
 export { mfaSealedColumns } from './mfa.sealed.js';
 export type { MfaService } from './mfa.service.js';
@@ -57,6 +58,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     deps.log.warn({ mailKind: kind, reason: err instanceof Error ? err.message : 'unknown' }, 'mail delivery failed');
   const notifier = createNotifier({ mailer: deps.mailer, audit: deps.audit, onError: onMailError });
   const repo = createMfaRepo(deps.storage.executor);
+  const passkeysRepo = createPasskeysRepo(deps.storage.executor);
   const mfa = createMfaService({
     transaction: deps.storage.transaction,
     repo,
@@ -67,6 +69,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     audit: deps.audit,
     notifier,
     options: deps.mfaOptions,
+    removeAllPasskeys: passkeysRepo.removeAllForUser,
   });
   const emailFlow = createEmailFlowService({
     repo: createEmailTokensRepo(deps.storage.executor),
@@ -94,11 +97,12 @@ export function createMfaDomain(deps: MfaDomainDeps) {
   };
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(mfaRoutes, { services: { mfa: { emailFlow } } });
+    await app.register(mfaAdminRoutes, { services: { mfa } });
   };
   // Passkeys: the public URL is the relying party (its host the RP ID, its origin the only origin).
   const rp = new URL(deps.publicUrl);
   const passkeys = createPasskeysService({
-    repo: createPasskeysRepo(deps.storage.executor),
+    repo: passkeysRepo,
     mfaRepo: repo,
     users: deps.users,
     audit: deps.audit,

@@ -189,3 +189,41 @@ describe('branding of the hosted pages', () => {
     expect((await t.req('GET', '/v1/branding/unknown')).body).toMatchObject({ displayName: null });
   });
 });
+
+describe("an administrator resets a user's MFA", () => {
+  it('from the user page; the policy refuses members, API keys without users:write, other organizations and one’s own account', async () => {
+    const admin = await t.createUser({ roles: ['admin'] });
+    const user = await t.createUser({ roles: ['member'] });
+    const login = await t.req('POST', '/v1/auth/login', { json: { username: user.userName, password: user.password } });
+    const started = await t.req('POST', '/v1/auth/user', { token: login.body.token, json: { regenerateTempMfaSecret: true } });
+    const { authenticator } = await import('../helpers/totp.js');
+    const totp = authenticator(started.body.user.tempOtpSecret);
+    await t.req('POST', '/v1/auth/user', { token: login.body.token, json: { otpCode: await totp.next(), user: { mfaEnabled: true } } });
+
+    const { context, page } = await openContext(browser, t.url);
+    await page.goto('/');
+    await submitSignIn(page, admin.userName, admin.password);
+    await page.waitForURL('**/account');
+    await page.goto(`/admin/users/${user.id}`);
+    await page.getByRole('heading', { name: user.userName }).waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Reset two-step verification' }).click();
+    await page.getByText('Two-step verification was reset.').waitFor();
+    await context.close();
+    // The password alone signs in again.
+    const after = await t.req('POST', '/v1/auth/login', { json: { username: user.userName, password: user.password } });
+    expect(after.body.token).toBeTypeOf('string');
+
+    const member = await t.createUser({ roles: ['member'] });
+    const memberKey = await t.createApiKey(member.id);
+    expect((await t.req('POST', `/v1/users/${user.id}/mfa/reset`, { apiKey: memberKey.secret, json: {} })).status).toBe(403);
+    const adminReadKey = await t.createApiKey(admin.id, ['users:read']);
+    expect((await t.req('POST', `/v1/users/${user.id}/mfa/reset`, { apiKey: adminReadKey.secret, json: {} })).status).toBe(403);
+    const adminKey = await t.createApiKey(admin.id);
+    expect((await t.req('POST', `/v1/users/${admin.id}/mfa/reset`, { apiKey: adminKey.secret, json: {} })).status).toBe(403);
+    const otherOrg = await t.createOrg();
+    const stranger = await t.createUser({ roles: ['member'], organizationId: otherOrg });
+    expect((await t.req('POST', `/v1/users/${stranger.id}/mfa/reset`, { apiKey: adminKey.secret, json: {} })).status).toBe(404);
+    expect((await t.req('POST', `/v1/users/${user.id}/mfa/reset`, { apiKey: adminKey.secret, json: {} })).status).toBe(200);
+  });
+});

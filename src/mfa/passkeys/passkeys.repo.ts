@@ -38,6 +38,10 @@ export function createPasskeysRepo(db: Executor) {
         .executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
     },
+    async removeAllForUser(userId: string): Promise<number> {
+      const res = await db.deleteFrom('passkeys').where('userId', '=', userId).executeTakeFirst();
+      return Number(res.numDeletedRows);
+    },
     async markCloned(id: string, at: string): Promise<void> {
       await db.updateTable('passkeys').set({ cloneSuspectedAt: at }).where('id', '=', id).execute();
     },

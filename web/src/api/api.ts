@@ -202,6 +202,7 @@ export const api = {
   getUser: (id: string) => request<User>('GET', `/v1/users/${encodeURIComponent(id)}`),
   createUser: (body: Record<string, unknown>) => request<User>('POST', '/v1/users', { body }),
   updateUser: (id: string, body: Record<string, unknown>) => request<User>('PATCH', `/v1/users/${encodeURIComponent(id)}`, { body }),
+  resetUserMfa: (id: string) => request<User>('POST', `/v1/users/${encodeURIComponent(id)}/mfa/reset`, { body: {} }),
   deleteUser: (id: string) => request<{ success: boolean }>('DELETE', `/v1/users/${encodeURIComponent(id)}`),
   /** An administrator sets a password: the HelloID door (seed 003), scope credentials:write. */
   setUserPassword: (id: string, userName: string, password: string, mustChangePassword: boolean) =>

@@ -321,6 +321,19 @@ export function UserDetail({ id }: { id: string }) {
         <h2 id="life-h">Account</h2>
         {life.error && <Notice kind="error">{life.error}</Notice>}
         <div className="row">
+          <button
+            type="button"
+            className="secondary"
+            disabled={life.busy}
+            onClick={() => {
+              if (
+                confirm(`Reset two-step verification for ${user.userName}? Their authenticator, recovery codes and passkeys stop working.`)
+              )
+                lifecycle('Two-step verification was reset.', () => api.resetUserMfa(id));
+            }}
+          >
+            Reset two-step verification
+          </button>
           {user.state === 'ACTIVE' ? (
             <button
               type="button"
