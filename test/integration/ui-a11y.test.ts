@@ -37,7 +37,7 @@ describe('accessibility of every page (axe-core, WCAG 2.1 AA rules)', () => {
       expect(found).toEqual({});
       await anonymous.context.close();
       await signedIn.context.close();
-    }, 120_000);
+    }, 400_000);
   }
 
   it('every action is reachable by keyboard, with a visible focus', async () => {
