@@ -1,8 +1,11 @@
 import { AxeBuilder } from '@axe-core/playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Browser, launchBrowser, openContext } from '../helpers/browser.js';
 import { buildTestApp, type TestApp } from '../helpers/test-app.js';
 import { seedTour, signInOwner, type TourSeed, tourStops } from '../helpers/ui-tour.js';
+
+// A browser drives each test: several steps of a second or more, slower on a loaded machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 let t: TestApp;
 let browser: Browser;

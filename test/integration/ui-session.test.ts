@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Browser, launchBrowser, openContext, submitSignIn } from '../helpers/browser.js';
 import { buildTestApp, type TestApp } from '../helpers/test-app.js';
+
+// A browser drives each test: several steps of a second or more, slower on a loaded machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 const TTL = 4;
 let t: TestApp;

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Browser, launchBrowser, openContext, submitSignIn } from '../helpers/browser.js';
 import { buildTestApp, type TestApp } from '../helpers/test-app.js';
 import { authenticator } from '../helpers/totp.js';
+
+// A browser drives each test: several steps of a second or more, slower on a loaded machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 let t: TestApp;
 let browser: Browser;
