@@ -2,7 +2,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // packages/*/test: the workspace packages' own tests (the typed client against a live server).
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     // The robustness suite has its own config and script (`npm run test:robust`).
     exclude: [...configDefaults.exclude, 'test/robust/**'],
     // The web console's tests serve web/dist: build it once when it is missing or stale.

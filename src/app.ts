@@ -1,14 +1,16 @@
+import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import cookie from '@fastify/cookie';
-import swagger from '@fastify/swagger';
+import swagger, { type SwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { type AuditService, createAuditDomain } from './audit/index.js';
 import { type Config, loadMasterKeyring } from './config/index.js';
 import { createPasswordHasher, type MasterKeyring, newId, type PasswordHasher } from './crypto/index.js';
-import { createDirectoryDomain, type DirectoryService, type ScimService } from './directory/index.js';
+import { createDirectoryDomain, type DirectoryService, ScimErrorSchema, type ScimService } from './directory/index.js';
 import { AppError } from './errors/index.js';
 import { createEventBus, type EventBus } from './events/index.js';
 import { createFederationDomain, type IdpsService, type WorkloadService } from './federation/index.js';
@@ -22,6 +24,7 @@ import {
   registerJsonParsers,
   registerMetrics,
   registerResponseHeaders,
+  swaggerOptions,
 } from './http/index.js';
 import { type ApiKeysService, createIdentityDomain, type OrganizationsService, UserSchema, type UsersService } from './identity/index.js';
 import { createMailer, type Mailer } from './mail/index.js';
@@ -37,6 +40,19 @@ import { createSharedState, type SharedState } from './state/index.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { uiRoutes } from './ui/index.js';
 import { createVaultDomain, type VaultInbox, type VaultService } from './vault/index.js';
+import { createWebhooksDomain, type WebhookDispatcher, type WebhooksService } from './webhooks/index.js';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const HealthResponse = Type.Object({ status: Type.Literal('ok') }, { title: 'Health' });
+const ReadinessResponse = Type.Object(
+  {
+    status: Type.Literal('ready'),
+    database: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    sharedState: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
+  },
+  { title: 'Readiness' },
+);
 
 export interface AppDeps {
   storage: Storage;
@@ -82,6 +98,10 @@ export interface Services {
   workload: WorkloadService;
   /** TOTP, recovery codes, the MFA sign-in step, email verification and password reset. */
   mfa: MfaDomain;
+  /** Webhook endpoints, their delivery logs and secrets. */
+  webhooks: WebhooksService;
+  /** Sends the webhook outbox (runs while the server listens). */
+  webhookDispatcher: WebhookDispatcher;
 }
 
 export type App = FastifyInstance & { services: Services };
@@ -141,7 +161,9 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   const events = createEventBus({ state, log: log.child({ domain: 'events' }), afterCommit: storage.afterCommit });
 
   // The domains, in dependency order: each is built from what the ones before it answer.
-  const { audit, routes: auditRoutes } = createAuditDomain({ storage, events });
+  const webhooksDomain = createWebhooksDomain({ storage, config, keyring, events, log: log.child({ domain: 'webhooks' }) });
+  const { audit, routes: auditRoutes } = createAuditDomain({ storage, events, sinks: [webhooksDomain.auditSink] });
+  const webhooksWithAudit = webhooksDomain.withAudit(audit);
   const identity = createIdentityDomain({ storage, config, hasher, audit, events, log: log.child({ domain: 'identity' }) });
   const { organizations, users, apiKeys } = identity;
   const vaultDomain = await createVaultDomain({ storage, config, keyring, audit, state, log: log.child({ domain: 'vault' }) });
@@ -216,6 +238,8 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     idps: federation.idps,
     workload: federationRoutes.workload,
     mfa,
+    webhooks: webhooksWithAudit.webhooks,
+    webhookDispatcher: webhooksDomain.dispatcher,
   };
 
   await identity.bootstrap(announce);
@@ -242,50 +266,54 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     },
   });
   registerGuard(app, config, () => verifiers);
-  registerMetrics(app, config.metricsToken, events);
   app.addSchema(ErrorBody);
+  app.addSchema(ScimErrorSchema);
   app.addSchema(UserSchema);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Portcullis',
-        version: '0.1.0',
-        description: 'Identity and credential service. Errors share one body: see ErrorBody.',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
-          basic: { type: 'http', scheme: 'basic' },
-        },
-      },
-      security: [{ bearer: [] }, { apiKey: [] }, { basic: [] }],
-    },
-  });
+  // The served document (GET /openapi.json): rules in src/http/openapi.ts.
+  await app.register(swagger, swaggerOptions({ publicUrl: config.publicUrl, version: PACKAGE_VERSION }) as unknown as SwaggerOptions);
   // The documentation pages are public.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), auth: 'none' };
   });
+  registerMetrics(app, config.metricsToken, events, webhooksDomain.metrics);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
   app.get(
     '/healthz',
     {
       config: { auth: 'none' },
-      schema: { tags: ['ops'], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } },
+      schema: {
+        operationId: 'getHealth',
+        tags: ['ops'],
+        summary: 'Liveness',
+        description: 'Answers 200 while the process serves requests; it reads no backing service.',
+        response: { 200: HealthResponse },
+      },
     },
-    async () => ({ status: 'ok' }),
+    async () => ({ status: 'ok' as const }),
   );
-  app.get('/readyz', { config: { auth: 'none' }, schema: { tags: ['ops'] } }, async () => {
-    try {
-      await storage.ping();
-    } catch (cause) {
-      throw new AppError('service.unavailable', { detail: 'database unreachable', cause });
-    }
-    return { status: 'ready', database: storage.dialect, sharedState: state.kind };
-  });
+  app.get(
+    '/readyz',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['ops'],
+        summary: 'Readiness',
+        description: 'Pings the database: 200 with the backends in use, or 503 `service.unavailable` when the database cannot be reached.',
+        response: { 200: ReadinessResponse },
+      },
+    },
+    async () => {
+      try {
+        await storage.ping();
+      } catch (cause) {
+        throw new AppError('service.unavailable', { detail: 'database unreachable', cause });
+      }
+      return { status: 'ready' as const, database: storage.dialect, sharedState: state.kind };
+    },
+  );
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(identity.routes);
@@ -296,10 +324,14 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(directoryDomain.routes);
   await app.register(federationRoutes.routes);
   await app.register(mfa.routes);
+  await app.register(webhooksWithAudit.routes);
   await app.register(mfa.withSessions(sessions, config));
   app.addHook('onListen', vaultDomain.listen);
+  // Only a serving instance sends webhooks (not the CLI's short-lived apps).
+  app.addHook('onListen', async () => webhooksDomain.dispatcher.start());
 
   app.addHook('onClose', async () => {
+    await webhooksDomain.dispatcher.stop();
     sessionsDomain.close();
     await vaultDomain.close();
     await events.stop();

@@ -3,6 +3,7 @@ import { federationSealedColumns } from './federation/index.js';
 import { mfaSealedColumns } from './mfa/index.js';
 import { signingKeysSealedColumns } from './sessions/index.js';
 import { vaultSealedColumns } from './vault/index.js';
+import { webhooksSealedColumns } from './webhooks/index.js';
 
 /**
  * Everything sealed under the master key, directly or through a data key, as each owning domain
@@ -16,4 +17,5 @@ export const SEALED_REGISTRY: SealedRegistry = createSealedRegistry([
   signingKeysSealedColumns,
   federationSealedColumns,
   mfaSealedColumns,
+  webhooksSealedColumns,
 ]);

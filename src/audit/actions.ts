@@ -71,6 +71,11 @@ export const AUDIT_ACTIONS = {
   'user.password_set': a(true, 'An administrator set a password (admin API, seed 003, CLI).'),
   'user.profile_updated': a(true, 'A user changed their own profile fields or settings.'),
   'user.updated': a(true, 'An administrator or a directory changed a user (the fields, not the values).'),
+  'webhook.created': a(false, 'A webhook endpoint was created (its URL and event types, never its secret).'),
+  'webhook.deleted': a(false, 'A webhook endpoint was deleted with its delivery log.'),
+  'webhook.delivery_replayed': a(false, 'A webhook delivery was queued again by hand (replay).'),
+  'webhook.secret_rotated': a(false, "A webhook endpoint's signing secret was replaced (with the old one's grace period)."),
+  'webhook.updated': a(false, 'A webhook endpoint was changed (the fields, not the values).'),
   'workload.token_exchanged': a(true, 'A workload token was exchanged for an access token.'),
   'workload.token_rejected': a(false, 'A workload token was refused (with its reason).'),
 } as const satisfies Record<string, AuditActionSpec>;
@@ -97,3 +102,6 @@ export function usersNamedBy(event: {
   if (typeof event.data.onBehalfOf === 'string') ids.add(event.data.onBehalfOf);
   return [...ids];
 }
+
+/** True when `value` names an action of the catalogue (webhook subscriptions are checked against it). */
+export const isAuditAction = (value: string): value is AuditAction => Object.hasOwn(AUDIT_ACTIONS, value);

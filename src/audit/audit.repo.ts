@@ -30,11 +30,14 @@ export interface AuditQuery {
 
 export function createAuditRepo(db: Executor) {
   return {
-    async insert(event: NewAuditEvent): Promise<void> {
-      await db
+    /** Writes one event; answers its id. */
+    async insert(event: NewAuditEvent): Promise<number> {
+      const row = await db
         .insertInto('auditEvents')
         .values({ ...event, data: JSON.stringify(event.data) })
-        .execute();
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return Number(row.id);
     },
     async list(q: AuditQuery): Promise<AuditEvent[]> {
       let query = db.selectFrom('auditEvents').selectAll().where('organizationId', '=', q.organizationId);

@@ -8,20 +8,23 @@ export interface AuditRoutesDeps {
   audit: AuditService;
 }
 
-const AuditEventSchema = Type.Object({
-  id: Type.Integer(),
-  organizationId: Nullable(Type.String()),
-  actorType: Type.String(),
-  actorId: Nullable(Type.String()),
-  action: Type.String(),
-  targetType: Nullable(Type.String()),
-  targetId: Nullable(Type.String()),
-  outcome: Type.String(),
-  ip: Nullable(Type.String()),
-  requestId: Nullable(Type.String()),
-  data: Type.Record(Type.String(), Type.Unknown()),
-  createdAt: Type.String(),
-});
+const AuditEventSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    organizationId: Nullable(Type.String()),
+    actorType: Type.String(),
+    actorId: Nullable(Type.String()),
+    action: Type.String(),
+    targetType: Nullable(Type.String()),
+    targetId: Nullable(Type.String()),
+    outcome: Type.String(),
+    ip: Nullable(Type.String()),
+    requestId: Nullable(Type.String()),
+    data: Type.Record(Type.String(), Type.Unknown()),
+    createdAt: Type.String(),
+  },
+  { title: 'AuditEvent' },
+);
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ services: AuditRoutesDeps }> = async (app, { services }) => {
   app.get(
@@ -29,6 +32,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ services: AuditRoutesDeps 
     {
       config: { scopes: ['audit:read'] },
       schema: {
+        operationId: 'listAuditEvents',
+        description: 'Needs `audit:read`. Filter by `actor`, `action`, `since`, `until`; keyset-paged. Secrets never appear in records.',
         tags: ['audit'],
         summary: 'Query the audit log (newest first)',
         querystring: Type.Object({

@@ -33,8 +33,43 @@ export interface AuditService {
 
 export type AuditListener = (event: Omit<AuditEvent, 'id'>) => void;
 
-export function createAuditService(deps: { repo: AuditRepo; onEvent?: AuditListener }): AuditService {
+/**
+ * Something that writes what an audit event causes in the event's own transaction (the webhook
+ * outbox). `prepare` looks (cheaply) whether the event concerns it and answers the write to run with
+ * the recorded event, or `undefined`; only then do the event and that write share a transaction.
+ */
+export interface AuditSink {
+  prepare(event: Omit<AuditEvent, 'id'>): Promise<((event: AuditEvent) => Promise<void>) | undefined>;
+}
+
+export interface AuditServiceDeps {
+  repo: AuditRepo;
+  onEvent?: AuditListener;
+  sinks?: readonly AuditSink[];
+  /** `storage.transaction`: an event and its sinks' writes commit together (joining the caller's transaction, if any). */
+  transaction?: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+export function createAuditService(deps: AuditServiceDeps): AuditService {
   const { repo } = deps;
+  const sinks = deps.sinks ?? [];
+  const transaction = deps.transaction ?? (<T>(fn: () => Promise<T>) => fn());
+  /** Writes the event, and what the sinks that want it write, in one transaction. */
+  async function write(event: Omit<AuditEvent, 'id'>): Promise<void> {
+    const writes: ((e: AuditEvent) => Promise<void>)[] = [];
+    for (const sink of sinks) {
+      const w = await sink.prepare(event);
+      if (w) writes.push(w);
+    }
+    if (writes.length === 0) {
+      await repo.insert(event);
+      return;
+    }
+    await transaction(async () => {
+      const id = await repo.insert(event);
+      for (const w of writes) await w({ ...event, id });
+    });
+  }
   const record: AuditService['record'] = async (ctx, r) => {
     const principal = ctx?.principal;
     const actor =
@@ -60,7 +95,7 @@ export function createAuditService(deps: { repo: AuditRepo; onEvent?: AuditListe
       }) as Record<string, unknown>,
       createdAt: (ctx?.now ?? new Date()).toISOString(),
     };
-    await repo.insert(event);
+    await write(event);
     deps.onEvent?.(event);
   };
   return {

@@ -176,6 +176,9 @@ describe('policy: organizations and their resources', () => {
     // Revealing a secret is never a default: only a key that names the scope.
     { action: 'vault.reveal', session: [false, false, false, false], key: [false, true, true, true] },
     { action: 'directory.provision', session: [false, true, true, true], key: [false, true, true, true] },
+    // Webhook endpoints (their URLs and secrets decide where the organization's events go): administrators only.
+    { action: 'webhook.read', session: [false, true, true, true], key: [false, true, true, true] },
+    { action: 'webhook.write', session: [false, true, true, true], key: [false, true, true, true] },
   ];
   const ranks: Role[] = ['member', 'admin', 'owner', 'superadmin'];
   const targetOf = (action: Action, organizationId = ORG): Target =>

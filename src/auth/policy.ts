@@ -40,6 +40,8 @@ export const ACTIONS = [
   'vault.write',
   'vault.reveal',
   'audit.read',
+  'webhook.read',
+  'webhook.write',
   // A directory (SCIM) provisioning the organization's users and groups.
   'directory.provision',
 ] as const;
@@ -61,7 +63,7 @@ export interface OrganizationTarget {
   kind: 'organization';
   id: string;
 }
-/** Something that belongs to one organization: an identity provider, a vault login, the audit log. */
+/** Something that belongs to one organization: an identity provider, a vault login, the audit log, a webhook endpoint. */
 export interface ResourceTarget {
   kind: 'resource';
   organizationId: string;
@@ -99,6 +101,8 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'vault.write': 'logins:write',
   'vault.reveal': 'logins:reveal',
   'audit.read': 'audit:read',
+  'webhook.read': 'webhooks:read',
+  'webhook.write': 'webhooks:write',
   'directory.provision': 'users:write',
 };
 
@@ -133,6 +137,8 @@ const ADMINISTRATORS_ONLY: ReadonlySet<Action> = new Set([
   'organization.update',
   'idp.write',
   'audit.read',
+  'webhook.read',
+  'webhook.write',
   'directory.provision',
 ]);
 

@@ -88,5 +88,6 @@ describe('NODE_ENV=production', () => {
   it('changes nothing outside production', () => {
     expect(loadConfig({ PORTCULLIS_ARGON2_MEMORY_KIB: '64', PORTCULLIS_DATABASE_URL: 'sqlite::memory:' }).env).toBe('development');
     expect(loadConfig({ NODE_ENV: 'test', PORTCULLIS_IDP_ALLOW_PRIVATE_HOSTS: 'true' }).idpAllowPrivateHosts).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test', PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE_HOSTS: 'true' }).webhooks.allowPrivateHosts).toBe(true);
   });
 });

@@ -58,6 +58,9 @@ function checkPublicUrl(config: Config): void {
 /** Values that exist for tests and development, never for an instance that holds real accounts. */
 function checkDevelopmentValues(config: Config): void {
   if (config.idpAllowPrivateHosts) throw new ConfigError('PORTCULLIS_IDP_ALLOW_PRIVATE_HOSTS cannot be true when NODE_ENV=production');
+  if (config.webhooks.allowPrivateHosts) {
+    throw new ConfigError('PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE_HOSTS cannot be true when NODE_ENV=production');
+  }
   const { memoryKiB, timeCost } = config.argon2;
   if (memoryKiB < ARGON2_MIN_MEMORY_KIB || memoryKiB * timeCost < ARGON2_MIN_COST) {
     refuse(

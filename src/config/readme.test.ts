@@ -58,6 +58,7 @@ describe('configuration', () => {
       expect((error as Error).message).not.toContain('\n');
     }
     expect(() => loadConfig({ NODE_ENV: 'production', PORTCULLIS_IDP_ALLOW_PRIVATE_HOSTS: 'true' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE_HOSTS: 'true' })).toThrow(ConfigError);
   });
 
   /** @see issue 14 finding 17 */

@@ -368,6 +368,92 @@ export const ConfigSchema = Type.Object({
     60,
     3600,
   ),
+  /** Outgoing webhooks (the webhooks domain): delivery, retries, circuit breaker, secret rotation. */
+  webhooks: Type.Object({
+    /** Endpoints may be http and on private or loopback addresses (tests, development); refused in production. */
+    allowPrivateHosts: boolean(
+      {
+        env: 'PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE_HOSTS',
+        description: 'Allow http and private/loopback addresses for webhook endpoints (development and tests only).',
+      },
+      false,
+    ),
+    /** Whole-request deadline of one delivery attempt, milliseconds. */
+    timeoutMs: integer(
+      { env: 'PORTCULLIS_WEBHOOKS_TIMEOUT_MS', description: 'Milliseconds one webhook delivery attempt may take (connect, send, answer).' },
+      10_000,
+      100,
+      60_000,
+    ),
+    /** First retry delay, milliseconds; each later one doubles, up to `retryMaxMs`. */
+    retryBaseMs: integer(
+      {
+        env: 'PORTCULLIS_WEBHOOKS_RETRY_BASE_MS',
+        description: 'Delay before the first webhook retry, milliseconds; each retry doubles it.',
+      },
+      5000,
+      10,
+      3_600_000,
+    ),
+    /** Longest delay between two attempts, milliseconds. */
+    retryMaxMs: integer(
+      { env: 'PORTCULLIS_WEBHOOKS_RETRY_MAX_MS', description: 'Longest delay between two webhook attempts, milliseconds.' },
+      3_600_000,
+      10,
+      86_400_000,
+    ),
+    /** A delivery not accepted this long after its event is given up, seconds. */
+    retryWindowSeconds: integer(
+      {
+        env: 'PORTCULLIS_WEBHOOKS_RETRY_WINDOW',
+        description: 'Seconds a webhook delivery is retried before it is given up (marked failed).',
+      },
+      86_400,
+      1,
+      604_800,
+    ),
+    /** Failed attempts in a row that open an endpoint's circuit breaker. */
+    breakerThreshold: integer(
+      {
+        env: 'PORTCULLIS_WEBHOOKS_BREAKER_THRESHOLD',
+        description: 'Failed attempts in a row after which a webhook endpoint is paused (its circuit breaker opens).',
+      },
+      5,
+      1,
+      1000,
+    ),
+    /** How long an open breaker pauses the endpoint before one trial delivery (half-open), milliseconds. */
+    breakerCooldownMs: integer(
+      {
+        env: 'PORTCULLIS_WEBHOOKS_BREAKER_COOLDOWN_MS',
+        description: 'Milliseconds a paused webhook endpoint waits before one trial delivery (half-open); success closes the breaker.',
+      },
+      60_000,
+      10,
+      86_400_000,
+    ),
+    /** How long the previous secret keeps signing after a rotation, unless the request names another grace. */
+    secretGraceSeconds: integer(
+      {
+        env: 'PORTCULLIS_WEBHOOKS_SECRET_GRACE',
+        description:
+          'Seconds the previous webhook secret keeps signing (beside the new one) after a rotation, unless the request says otherwise.',
+      },
+      86_400,
+      0,
+      604_800,
+    ),
+    /** How often each instance looks for due deliveries besides the wake-ups, milliseconds. */
+    pollMs: integer(
+      {
+        env: 'PORTCULLIS_WEBHOOKS_POLL_MS',
+        description: 'Milliseconds between two looks for due webhook deliveries (retries); new events wake every instance at once.',
+      },
+      2000,
+      10,
+      60_000,
+    ),
+  }),
   /** TOTP enrolment and the MFA step of sign-in (the MFA domain). */
   mfa: Type.Object({
     /** Lifetime of an `mfaTempToken`, seconds. */

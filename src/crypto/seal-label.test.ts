@@ -19,6 +19,7 @@ const PINNED: Record<SealPurpose, { ids: string[]; label: string }> = {
   'federation.auth_flow_verifier': { ids: ['9f86d081884c7d65'], label: 'auth_flow:9f86d081884c7d65:code_verifier' },
   'mfa.totp_secret': { ids: ['u_01'], label: 'user_mfa.secret:u_01' },
   'mfa.pending_totp_secret': { ids: ['u_01'], label: 'user_mfa.pending:u_01' },
+  'webhooks.endpoint_secret': { ids: ['wh-1'], label: '["portcullis/webhooks/endpoint-secret","wh-1"]' },
 };
 
 const label = (purpose: SealPurpose, ids: string[]): string => (sealLabel as (p: SealPurpose, ...i: string[]) => string)(purpose, ...ids);

@@ -28,6 +28,8 @@ const LABELS = {
   'mfa.totp_secret': (userId: string) => `user_mfa.secret:${userId}`,
   /** The TOTP secret of an enrolment in progress, sealed under the master key. */
   'mfa.pending_totp_secret': (userId: string) => `user_mfa.pending:${userId}`,
+  /** A webhook endpoint's signing secret (current or previous: rotation moves the sealed value), sealed under the master key. */
+  'webhooks.endpoint_secret': (endpointId: string) => canonical('webhooks/endpoint-secret', endpointId),
 } as const satisfies Record<string, (...ids: string[]) => string>;
 
 /** What a value is sealed for; each purpose has its own frozen label format. */

@@ -24,15 +24,19 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
   const { directory } = services;
   const response = { 200: AddUserCredentialsResult, ...errors(400, 401, 403, 404) };
   const config = { scopes: ['credentials:write' as const] };
+  // HelloID sends Basic `key:clientSecret`; the guard takes the other forms too.
+  const security: Record<string, string[]>[] = [{ basic: [] }, { bearer: [] }, { apiKey: [] }];
 
   app.post(
     '/api/v1/users/addUserCredentials/:userNameOrGUID',
     {
       config,
       schema: {
+        operationId: 'addUserCredentials',
         tags: ['directory'],
         summary: "Set a user's password by user name or GUID (HelloID)",
         description: SEED_DESCRIPTION,
+        security,
         params: UserNameOrGuidParam,
         body: AddUserCredentialsBody,
         response,
@@ -46,9 +50,11 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
     {
       config,
       schema: {
+        operationId: 'addUserCredentialsByUserSid',
         tags: ['directory'],
         summary: "Set a user's password by Windows SID (HelloID)",
         description: SEED_DESCRIPTION,
+        security,
         params: AdSidParam,
         body: AddUserCredentialsBody,
         response,
@@ -62,9 +68,11 @@ const helloIdRoutes: FastifyPluginAsyncTypebox<{ services: DirectoryRoutesDeps }
     {
       config,
       schema: {
+        operationId: 'addUserCredentialsAlias',
         tags: ['directory'],
         summary: 'Alias of addUserCredentials (the path of HelloID’s own curl example)',
         description: SEED_DESCRIPTION,
+        security,
         params: UserNameOrGuidParam,
         body: AddUserCredentialsBody,
         response,

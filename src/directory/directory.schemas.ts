@@ -15,22 +15,28 @@ export const UserNameOrGuidParam = Type.Object({
 });
 
 /** Seed 003's body. Unknown fields are ignored. */
-export const AddUserCredentialsBody = Type.Object({
-  userName: Type.String({ minLength: 1, maxLength: 256, description: 'Must name the same user as the path' }),
-  password: Type.String({ minLength: 1, maxLength: 4096 }),
-  mustChangePassword: Type.Optional(
-    Type.Boolean({
-      description:
-        "Sets `requireResetPassword`. When absent, the organization's `mustChangePasswordOnAdminSet` policy decides (false out of the box).",
-    }),
-  ),
-});
+export const AddUserCredentialsBody = Type.Object(
+  {
+    userName: Type.String({ minLength: 1, maxLength: 256, description: 'Must name the same user as the path' }),
+    password: Type.String({ minLength: 1, maxLength: 4096 }),
+    mustChangePassword: Type.Optional(
+      Type.Boolean({
+        description:
+          "Sets `requireResetPassword`. When absent, the organization's `mustChangePasswordOnAdminSet` policy decides (false out of the box).",
+      }),
+    ),
+  },
+  { title: 'AddUserCredentialsRequest' },
+);
 
-export const AddUserCredentialsResult = Type.Object({
-  success: Type.Literal(true),
-  code: Type.Literal(0),
-  message: Type.String(),
-  userGUID: Type.String({ description: 'The user id' }),
-  userName: Type.String(),
-  mustChangePassword: Type.Boolean({ description: 'Whether the user must change the password at next sign-in' }),
-});
+export const AddUserCredentialsResult = Type.Object(
+  {
+    success: Type.Literal(true),
+    code: Type.Literal(0),
+    message: Type.String(),
+    userGUID: Type.String({ description: 'The user id' }),
+    userName: Type.String(),
+    mustChangePassword: Type.Boolean({ description: 'Whether the user must change the password at next sign-in' }),
+  },
+  { title: 'AddUserCredentialsResult' },
+);

@@ -9,6 +9,7 @@ import { createScimRepo } from './scim/scim.repo.js';
 import { createScimService } from './scim/scim.service.js';
 
 export { type DirectoryService, USER_NOT_FOUND_MESSAGE } from './directory.service.js';
+export { ScimErrorSchema } from './scim/scim.schemas.js';
 export type { ScimService } from './scim/scim.service.js';
 
 /** The directory domain: HelloID's credential endpoints (seed 003) and SCIM 2.0 at `/scim/v2`. */

@@ -29,7 +29,7 @@ export const ERROR_CATALOGUE = {
   'request.malformed_body': spec(400, Grpc.INVALID_ARGUMENT, 'The request body could not be parsed.'),
   'request.headers_too_large': spec(431, Grpc.INVALID_ARGUMENT, 'The request headers are too large.'),
   'request.too_large': spec(413, Grpc.INVALID_ARGUMENT, 'The request body is too large.'),
-  'request.unsupported_media_type': spec(415, Grpc.INVALID_ARGUMENT, 'The content type is not supported.'),
+  'request.unsupported_media_type': spec(415, Grpc.INVALID_ARGUMENT, 'The content type is not supported; send application/json.'),
   'request.cross_site': spec(403, Grpc.PERMISSION_DENIED, 'Cross-site requests are not allowed.'),
   'route.not_found': spec(404, Grpc.NOT_FOUND, 'No such route.'),
   'method.not_allowed': spec(405, Grpc.INVALID_ARGUMENT, 'Method not allowed.'),

@@ -30,6 +30,10 @@ export interface BroadcastTopics {
   'account.changed': string[];
   /** A new token-signing key (its kid): sign with it and publish it in the JWKS. */
   'signing_keys.rotated': string;
+  /** New webhook deliveries are waiting in the outbox: every instance's dispatcher looks at once. */
+  'webhooks.pending': true;
+  /** An organization's webhook endpoints changed (its id): drop the outbox's cached routing. */
+  'webhooks.endpoints_changed': string;
 }
 
 type Listener<T> = (payload: T) => Promise<void> | void;

@@ -56,6 +56,7 @@ export const idpRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDe
     {
       config: { scopes: ['idps:write'] },
       schema: {
+        operationId: 'createIdp',
         tags: ['idps'],
         summary: 'Create an identity provider (OIDC or OAuth2)',
         description:
@@ -73,6 +74,7 @@ export const idpRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDe
     {
       config: { auth: 'optional' },
       schema: {
+        operationId: 'listIdps',
         tags: ['idps'],
         summary: 'List identity providers',
         description:
@@ -89,7 +91,14 @@ export const idpRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDe
     '/v1/idps/:id',
     {
       config: { scopes: ['idps:write'] },
-      schema: { tags: ['idps'], params: IdpParams, response: { 200: IdpSchema, ...errors(401, 403, 404) } },
+      schema: {
+        operationId: 'getIdp',
+        summary: 'Read an identity provider',
+        description: 'With its config, never its client secret. A provider of another organization is a 404.',
+        tags: ['idps'],
+        params: IdpParams,
+        response: { 200: IdpSchema, ...errors(401, 403, 404) },
+      },
     },
     async (req) => idps.get(ctx(req), req.params.id),
   );
@@ -99,6 +108,7 @@ export const idpRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDe
     {
       config: { scopes: ['idps:write'] },
       schema: {
+        operationId: 'updateIdp',
         tags: ['idps'],
         summary: 'Update an identity provider',
         description: 'Config fields merge into the stored config; an absent `clientSecret` keeps the stored one. The type cannot change.',
@@ -115,6 +125,8 @@ export const idpRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDe
     {
       config: { scopes: ['idps:write'] },
       schema: {
+        operationId: 'deleteIdp',
+        description: 'Users who signed in through it stay; their links to it are removed.',
         tags: ['idps'],
         summary: 'Delete an identity provider and its links (users stay)',
         params: IdpParams,
@@ -132,6 +144,7 @@ export const idpRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDe
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'startIdpSignIn',
         tags: ['idps'],
         summary: 'Start a browser sign-in: redirects to the provider (state, PKCE S256, nonce)',
         description: '`returnTo` must be under `PORTCULLIS_ALLOWED_RETURN_URLS` (default: the public URL); otherwise 400, no redirect.',
@@ -160,6 +173,7 @@ export const idpRoutes: FastifyPluginAsyncTypebox<{ services: FederationRoutesDe
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'completeIdpSignIn',
         tags: ['idps'],
         summary: 'Browser sign-in callback: sets the session cookies and redirects to `returnTo`',
         description:
@@ -198,6 +212,7 @@ export const exchangeTokenRoutes: FastifyPluginAsyncTypebox<{ services: Federati
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'exchangeToken',
         tags: ['auth'],
         summary: 'Exchange a workload OIDC token (GitHub Actions, GitLab CI, …) for an access token',
         description:

@@ -47,55 +47,67 @@ export const IdpConfigInput = Type.Object({
 
 const IdpType = Type.Union([Type.Literal('OIDC'), Type.Literal('OAUTH2')]);
 
-export const CreateIdpBody = Type.Object({
-  identityProviderId: Type.Optional(IdpId),
-  title: Type.String({ minLength: 1, maxLength: 200 }),
-  domain: Type.Optional(Type.String({ maxLength: 253 })),
-  type: IdpType,
-  config: IdpConfigInput,
-  allowJitProvisioning: Type.Optional(Type.Boolean()),
-});
+export const CreateIdpBody = Type.Object(
+  {
+    identityProviderId: Type.Optional(IdpId),
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    domain: Type.Optional(Type.String({ maxLength: 253 })),
+    type: IdpType,
+    config: IdpConfigInput,
+    allowJitProvisioning: Type.Optional(Type.Boolean()),
+  },
+  { title: 'CreateIdentityProviderRequest' },
+);
 
 export const CreateIdpQuery = Type.Object({ identityProviderId: Type.Optional(IdpId) });
 
 /** PATCH: every field optional; config fields merge into the stored config (a missing clientSecret keeps the old one). */
-export const UpdateIdpBody = Type.Object({
-  title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  domain: Type.Optional(Type.Union([Type.String({ maxLength: 253 }), Type.Null()])),
-  config: Type.Optional(
-    Type.Object({
-      oidcConfig: Type.Optional(Type.Partial(Type.Object({ ...OidcConfigFields, clientSecret: Secret }))),
-      oauth2Config: Type.Optional(Type.Partial(Type.Object({ ...OAuth2ConfigFields, clientSecret: Secret }))),
-    }),
-  ),
-  allowJitProvisioning: Type.Optional(Type.Boolean()),
-});
+export const UpdateIdpBody = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    domain: Type.Optional(Type.Union([Type.String({ maxLength: 253 }), Type.Null()])),
+    config: Type.Optional(
+      Type.Object({
+        oidcConfig: Type.Optional(Type.Partial(Type.Object({ ...OidcConfigFields, clientSecret: Secret }))),
+        oauth2Config: Type.Optional(Type.Partial(Type.Object({ ...OAuth2ConfigFields, clientSecret: Secret }))),
+      }),
+    ),
+    allowJitProvisioning: Type.Optional(Type.Boolean()),
+  },
+  { title: 'UpdateIdentityProviderRequest' },
+);
 
 export const IdpParams = Type.Object({ id: IdpId });
 
-export const IdpSchema = Type.Object({
-  name: Type.String({ description: '`idps/{id}`' }),
-  id: Type.String(),
-  title: Type.String(),
-  domain: Type.String(),
-  type: IdpType,
-  config: Type.Object({
-    oidcConfig: Type.Optional(Type.Object({ ...OidcConfigFields, clientSecretSet: Type.Boolean() })),
-    oauth2Config: Type.Optional(Type.Object({ ...OAuth2ConfigFields, clientSecretSet: Type.Boolean() })),
-  }),
-  allowJitProvisioning: Type.Boolean(),
-  redirectUri: Type.String({ description: 'Register this redirect URI at the provider.' }),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
+export const IdpSchema = Type.Object(
+  {
+    name: Type.String({ description: '`idps/{id}`' }),
+    id: Type.String(),
+    title: Type.String(),
+    domain: Type.String(),
+    type: IdpType,
+    config: Type.Object({
+      oidcConfig: Type.Optional(Type.Object({ ...OidcConfigFields, clientSecretSet: Type.Boolean() })),
+      oauth2Config: Type.Optional(Type.Object({ ...OAuth2ConfigFields, clientSecretSet: Type.Boolean() })),
+    }),
+    allowJitProvisioning: Type.Boolean(),
+    redirectUri: Type.String({ description: 'Register this redirect URI at the provider.' }),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { title: 'IdentityProvider' },
+);
 
-export const PublicIdpSchema = Type.Object({
-  name: Type.String(),
-  id: Type.String(),
-  title: Type.String(),
-  type: IdpType,
-  domain: Type.String(),
-});
+export const PublicIdpSchema = Type.Object(
+  {
+    name: Type.String(),
+    id: Type.String(),
+    title: Type.String(),
+    type: IdpType,
+    domain: Type.String(),
+  },
+  { title: 'PublicIdentityProvider' },
+);
 
 export const ListIdpsQuery = Type.Object({
   domain: Type.Optional(Type.String({ maxLength: 253 })),
@@ -103,18 +115,21 @@ export const ListIdpsQuery = Type.Object({
 });
 
 /** Public fields always; the full (secret-free) config only for callers holding `idps:write`. */
-export const ListIdpsResponse = Type.Object({
-  identityProviders: Type.Array(
-    Type.Object({
-      ...PublicIdpSchema.properties,
-      config: Type.Optional(IdpSchema.properties.config),
-      allowJitProvisioning: Type.Optional(Type.Boolean()),
-      redirectUri: Type.Optional(Type.String()),
-      createdAt: Type.Optional(Type.String()),
-      updatedAt: Type.Optional(Type.String()),
-    }),
-  ),
-});
+export const ListIdpsResponse = Type.Object(
+  {
+    identityProviders: Type.Array(
+      Type.Object({
+        ...PublicIdpSchema.properties,
+        config: Type.Optional(IdpSchema.properties.config),
+        allowJitProvisioning: Type.Optional(Type.Boolean()),
+        redirectUri: Type.Optional(Type.String()),
+        createdAt: Type.Optional(Type.String()),
+        updatedAt: Type.Optional(Type.String()),
+      }),
+    ),
+  },
+  { title: 'IdentityProviderList' },
+);
 
 export const AuthorizeQuery = Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2048 })) });
 
@@ -125,12 +140,18 @@ export const CallbackQuery = Type.Object({
   error: Type.Optional(Type.String({ maxLength: 256 })),
 });
 
-export const ExchangeTokenBody = Type.Object({
-  token: Type.String({ minLength: 1, maxLength: 16_384 }),
-  email: Type.String({ minLength: 1, maxLength: 320 }),
-});
+export const ExchangeTokenBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 16_384 }),
+    email: Type.String({ minLength: 1, maxLength: 320 }),
+  },
+  { title: 'ExchangeTokenRequest' },
+);
 
-export const ExchangeTokenResponse = Type.Object({
-  accessToken: Type.String(),
-  expiresIn: Type.Integer({ description: 'seconds' }),
-});
+export const ExchangeTokenResponse = Type.Object(
+  {
+    accessToken: Type.String(),
+    expiresIn: Type.Integer({ description: 'seconds' }),
+  },
+  { title: 'ExchangeTokenResponse' },
+);

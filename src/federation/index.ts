@@ -12,6 +12,15 @@ import { createProviderClients } from './provider-clients.js';
 import { createWorkloadService } from './workload/workload.service.js';
 
 export { federationSealedColumns } from './federation.sealed.js';
+/** The SSRF-guarded outbound fetch, shared with every domain that calls administrator-configured URLs (webhooks). */
+export {
+  checkOutboundUrl,
+  createGuardedFetch,
+  type GuardedFetch,
+  type GuardedFetchInit,
+  OutboundError,
+  type OutboundPolicy,
+} from './outbound/guarded-fetch.js';
 
 import { exchangeTokenRoutes, idpRoutes } from './idps.routes.js';
 

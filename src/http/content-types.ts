@@ -1,5 +1,6 @@
 import type { FastifyBodyParser, FastifyInstance } from 'fastify';
 import { AppError } from '../errors/index.js';
+import { markBodyParsing } from './openapi.js';
 import { findForbiddenKey } from './safe-keys.js';
 
 /** `application/json`, `application/*+json` (json-patch, scim, problem…) and `text/json`: parsed as plain JSON. */
@@ -48,6 +49,7 @@ export function registerJsonParsers(app: FastifyInstance): void {
  * the content type says, or when there is none (`curl -d` sends x-www-form-urlencoded).
  */
 export function registerLenientJsonParser(app: FastifyInstance): void {
+  markBodyParsing(app, 'lenient');
   const parseJson = safeJsonParser(app);
   app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, {});
@@ -60,6 +62,7 @@ export function registerLenientJsonParser(app: FastifyInstance): void {
  * else is the seed's 400 (not 415).
  */
 export function registerStrictJsonParser(app: FastifyInstance): void {
+  markBodyParsing(app, 'strict');
   const parseJson = safeJsonParser(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/json(?:\s*;.*)?$/i, { parseAs: 'string' }, parseJson);

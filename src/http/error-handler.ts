@@ -47,7 +47,7 @@ function fromFastifyError(err: FastifyError | undefined): AppError | undefined {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-        ? new AppError('request.unsupported_media_type')
+        ? new AppError('request.unsupported_media_type', { details: ['headers.content-type'] })
         : new AppError('request.malformed_body');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -57,7 +57,7 @@ function fromFastifyError(err: FastifyError | undefined): AppError | undefined {
   }
   const status = err.statusCode ?? 500;
   if (status === 413) return new AppError('request.too_large');
-  if (status === 415) return new AppError('request.unsupported_media_type');
+  if (status === 415) return new AppError('request.unsupported_media_type', { details: ['headers.content-type'] });
   if (status === 404) return new AppError('route.not_found');
   if (status === 405) return new AppError('method.not_allowed');
   if (status === 429) return new AppError('rate.limited');

@@ -3,6 +3,7 @@ export * from './context.js';
 export * from './error-handler.js';
 export * from './guard.js';
 export * from './metrics.js';
+export * from './openapi.js';
 export * from './response-headers.js';
 export * from './safe-keys.js';
 export * from './schemas.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Secret, secretEquals } from '../crypto/index.js';
 import { AppError } from '../errors/index.js';
 
@@ -15,17 +15,45 @@ function assertScraper(req: FastifyRequest, token: Secret): void {
   if (!match || !secretEquals(token, match[1] as string)) throw new AppError('auth.invalid_credentials', { detail: 'wrong metrics token' });
 }
 
+const METRICS_SCHEMA = {
+  operationId: 'getMetrics',
+  tags: ['ops'],
+  summary: 'Prometheus metrics',
+  description:
+    'Request counts and durations by route and status, broadcast failures and process metrics, in the Prometheus text format. ' +
+    'Only for `Authorization: Bearer <PORTCULLIS_METRICS_TOKEN>`; without that option the route answers 404 `route.not_found`.',
+  security: [{ metricsToken: [] }],
+  response: {
+    200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
+    401: { $ref: 'ErrorBody#' },
+    404: { $ref: 'ErrorBody#' },
+  },
+};
+
 /**
  * Request counts and durations by route and status, plus process metrics, at `GET /metrics` for
- * the bearer of `PORTCULLIS_METRICS_TOKEN`. Without a token nothing is collected and the route does
- * not exist (404): route names, error rates and process figures help an attacker map the service.
+ * the bearer of `PORTCULLIS_METRICS_TOKEN`. Without a token nothing is collected and the route
+ * answers 404 `route.not_found` (it stays in the OpenAPI document, which does not depend on the
+ * configuration): route names, error rates and process figures help an attacker map the service.
  */
+/** What the webhooks domain reports: attempts by outcome since start, and the deliveries waiting. */
+export interface WebhookMetricsSource {
+  counts(): Readonly<{ succeeded: number; failed: number; abandoned: number }>;
+  outboxDepth(): Promise<number>;
+}
+
 export function registerMetrics(
   app: FastifyInstance,
   token: Secret | undefined,
   broadcasts?: { broadcastFailures(): Readonly<Record<string, number>> },
+  webhooks?: WebhookMetricsSource,
 ): Registry | undefined {
-  if (!token) return undefined;
+  if (!token) {
+    app.get('/metrics', { config: { auth: 'none' }, schema: METRICS_SCHEMA }, async () => {
+      throw new AppError('route.not_found', { detail: 'metrics are off (no PORTCULLIS_METRICS_TOKEN)' });
+    });
+    return undefined;
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   if (broadcasts) {
@@ -38,6 +66,26 @@ export function registerMetrics(
       collect() {
         this.reset();
         for (const [topic, count] of Object.entries(broadcasts.broadcastFailures())) this.inc({ topic }, count);
+      },
+    });
+  }
+  if (webhooks) {
+    new Counter({
+      name: 'portcullis_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by this instance, by outcome (succeeded, failed and retried later, abandoned after the retry window)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [outcome, count] of Object.entries(webhooks.counts())) this.inc({ outcome }, count);
+      },
+    });
+    new Gauge({
+      name: 'portcullis_webhook_outbox_depth',
+      help: 'Webhook deliveries waiting to be sent (pending, every instance)',
+      registers: [registry],
+      async collect() {
+        this.set(await webhooks.outboxDepth());
       },
     });
   }
@@ -61,7 +109,7 @@ export function registerMetrics(
     done();
   });
   // `auth: 'none'`: the guard does not read this route's Authorization header; the token check does.
-  app.get('/metrics', { config: { auth: 'none' }, schema: { hide: true } }, async (req, reply) => {
+  app.get('/metrics', { config: { auth: 'none' }, schema: METRICS_SCHEMA }, async (req, reply) => {
     assertScraper(req, token);
     return reply.type(registry.contentType).send(await registry.metrics());
   });

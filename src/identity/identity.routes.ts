@@ -35,6 +35,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     {
       config: { scopes: ['organizations:write'] },
       schema: {
+        operationId: 'createOrganization',
+        description: 'Superadmins only (`organizations:write`). The name must be unique.',
         tags: ['admin'],
         summary: 'Create an organization (superadmin)',
         body: CreateOrganizationBody,
@@ -48,6 +50,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     '/v1/organizations',
     {
       schema: {
+        operationId: 'listOrganizations',
+        description: 'A superadmin sees every organization; anyone else sees their own.',
         tags: ['admin'],
         summary: 'List organizations',
         response: { 200: Type.Object({ organizations: Type.Array(OrganizationSchema) }), ...errors(401) },
@@ -58,7 +62,16 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
 
   app.get(
     '/v1/organizations/:id',
-    { schema: { tags: ['admin'], params: IdParam, response: { 200: OrganizationSchema, ...errors(401, 404) } } },
+    {
+      schema: {
+        operationId: 'getOrganization',
+        summary: 'Read an organization',
+        description: 'Your own organization, or any for a superadmin; another organization is a 404.',
+        tags: ['admin'],
+        params: IdParam,
+        response: { 200: OrganizationSchema, ...errors(401, 404) },
+      },
+    },
     async (req) => organizations.get(ctx(req), req.params.id),
   );
 
@@ -67,6 +80,9 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     {
       config: { scopes: ['organizations:write'] },
       schema: {
+        operationId: 'updateOrganization',
+        description:
+          'Owners of the organization and superadmins (`organizations:write`). Policy fields (password policy, MFA requirement, session lifetimes) change for the next sign-in.',
         tags: ['admin'],
         summary: 'Rename an organization or change its policy',
         params: IdParam,
@@ -82,6 +98,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     {
       config: { scopes: ['users:write'] },
       schema: {
+        operationId: 'createUser',
         tags: ['admin'],
         summary: 'Create a user',
         description: 'A SERVICE_ACCOUNT answers its generated `serviceKey` once, in this response.',
@@ -103,6 +120,9 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     {
       config: { scopes: ['users:read'] },
       schema: {
+        operationId: 'listUsers',
+        description:
+          'Users of the caller’s organization (every organization for a superadmin, narrowed by `organizationId`), filtered and keyset-paged (`pageSize`, `pageToken` → `nextPageToken`, empty on the last page).',
         tags: ['admin'],
         summary: 'List users',
         querystring: ListUsersQuery,
@@ -120,7 +140,16 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
 
   app.get(
     '/v1/users/:id',
-    { schema: { tags: ['admin'], params: IdParam, response: { 200: UserSchema, ...errors(401, 403, 404) } } },
+    {
+      schema: {
+        operationId: 'getUser',
+        summary: 'Read a user',
+        description: 'A user of another organization is a 404.',
+        tags: ['admin'],
+        params: IdParam,
+        response: { 200: UserSchema, ...errors(401, 403, 404) },
+      },
+    },
     async (req) => presentUser(await users.get(ctx(req), req.params.id)),
   );
 
@@ -128,7 +157,15 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     '/v1/users/:id',
     {
       config: { scopes: ['users:write'] },
-      schema: { tags: ['admin'], params: IdParam, body: UpdateUserBody, response: { 200: UserSchema, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        operationId: 'updateUser',
+        summary: 'Update a user',
+        description: 'Profile fields, roles (never above your own rank) and state. `SUSPENDED`/`DELETED` revoke the user’s sessions.',
+        tags: ['admin'],
+        params: IdParam,
+        body: UpdateUserBody,
+        response: { 200: UserSchema, ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (req) => presentUser(await users.update(ctx(req), req.params.id, req.body)),
   );
@@ -138,6 +175,9 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     {
       config: { scopes: ['users:write'] },
       schema: {
+        operationId: 'deleteUser',
+        description:
+          'Soft delete: the user is marked `DELETED`, its sessions and API keys stop working. The last owner of an organization cannot be deleted (409).',
         tags: ['admin'],
         summary: 'Delete (deactivate) a user',
         params: IdParam,
@@ -155,6 +195,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     {
       config: { scopes: ['apikeys:write'] },
       schema: {
+        operationId: 'createApiKey',
         tags: ['admin'],
         summary: 'Create an API key for the caller',
         description:
@@ -173,6 +214,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     '/v1/api-keys',
     {
       schema: {
+        operationId: 'listApiKeys',
+        description: 'The caller’s own keys (owners and superadmins see their organization’s). Secrets are masked.',
         tags: ['admin'],
         summary: 'List API keys',
         response: { 200: Type.Object({ apiKeys: Type.Array(ApiKeySchema) }), ...errors(401) },
@@ -186,6 +229,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: IdentityRoute
     {
       config: { scopes: ['apikeys:write'] },
       schema: {
+        operationId: 'revokeApiKey',
+        description: 'The key stops working at once, on every instance.',
         tags: ['admin'],
         summary: 'Revoke an API key',
         params: IntIdParam,

@@ -8,39 +8,48 @@ export const UserNameSchema = Type.String({ minLength: 1, maxLength: 128, patter
 export const EmailSchema = Type.String({ maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\.[^\\s@]+\\s*$' });
 export const AdSidSchema = Type.String({ maxLength: 184, pattern: '^S-1-\\d+(-\\d+)+$' });
 
-export const WorkloadIdentityConfigSchema = Type.Object({
-  providerType: Type.Union([Type.Literal('GITHUB'), Type.Literal('GITLAB'), Type.Literal('GENERIC')]),
-  issuerUrl: Type.String({ maxLength: 2048, format: 'uri' }),
-  allowedAudiences: Type.Array(Str(512), { minItems: 1, maxItems: 20 }),
-  subjectPattern: Type.String({ minLength: 1, maxLength: 512 }),
-});
+export const WorkloadIdentityConfigSchema = Type.Object(
+  {
+    providerType: Type.Union([Type.Literal('GITHUB'), Type.Literal('GITLAB'), Type.Literal('GENERIC')]),
+    issuerUrl: Type.String({ maxLength: 2048, format: 'uri' }),
+    allowedAudiences: Type.Array(Str(512), { minItems: 1, maxItems: 20 }),
+    subjectPattern: Type.String({ minLength: 1, maxLength: 512 }),
+  },
+  { title: 'WorkloadIdentityConfig' },
+);
 
-export const ApiKeySchema = Type.Object({
-  id: Type.Integer(),
-  name: Type.String(),
-  key: Type.String(),
-  clientSecret: Type.String({ description: 'Masked prefix; the secret is only shown at creation' }),
-  createdDate: Type.String(),
-  expireDate: NStr,
-  ownerId: Type.String(),
-  revoked: Type.Boolean(),
-  permissions: Type.Integer({ description: 'Read 1, Write 2, Delete 4, Create 8' }),
-  description: NStr,
-  scopes: Type.Array(Type.String()),
-  lastUsedDate: NStr,
-});
+export const ApiKeySchema = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    key: Type.String(),
+    clientSecret: Type.String({ description: 'Masked prefix; the secret is only shown at creation' }),
+    createdDate: Type.String(),
+    expireDate: NStr,
+    ownerId: Type.String(),
+    revoked: Type.Boolean(),
+    permissions: Type.Integer({ description: 'Read 1, Write 2, Delete 4, Create 8' }),
+    description: NStr,
+    scopes: Type.Array(Type.String()),
+    lastUsedDate: NStr,
+  },
+  { title: 'ApiKey' },
+);
 
-export const SettingSchema = Type.Object({
-  id: Type.Integer(),
-  category: Type.String(),
-  group: Type.String(),
-  name: Type.String(),
-  value: Type.String(),
-  type: Type.String(),
-  description: Type.String(),
-  readOnly: Type.Boolean(),
-  userId: Type.String(),
-});
+export const SettingSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    category: Type.String(),
+    group: Type.String(),
+    name: Type.String(),
+    value: Type.String(),
+    type: Type.String(),
+    description: Type.String(),
+    readOnly: Type.Boolean(),
+    userId: Type.String(),
+  },
+  { title: 'Setting' },
+);
 
 /** The user resource (seed 001 ∪ seed 002 ∪ directory fields). */
 export const UserSchema = Type.Object(
@@ -116,18 +125,24 @@ const EditableUserFields = {
   requireResetPassword: Type.Optional(Type.Boolean()),
 };
 
-export const CreateUserBody = Type.Object({
-  userName: UserNameSchema,
-  password: Type.Optional(Type.String({ maxLength: 4096 })),
-  organizationId: Type.Optional(Type.String({ maxLength: 64 })),
-  ...EditableUserFields,
-});
+export const CreateUserBody = Type.Object(
+  {
+    userName: UserNameSchema,
+    password: Type.Optional(Type.String({ maxLength: 4096 })),
+    organizationId: Type.Optional(Type.String({ maxLength: 64 })),
+    ...EditableUserFields,
+  },
+  { title: 'CreateUserRequest' },
+);
 
-export const UpdateUserBody = Type.Object({
-  userName: Type.Optional(UserNameSchema),
-  state: Type.Optional(Type.Union([Type.Literal('ACTIVE'), Type.Literal('DELETED')])),
-  ...EditableUserFields,
-});
+export const UpdateUserBody = Type.Object(
+  {
+    userName: Type.Optional(UserNameSchema),
+    state: Type.Optional(Type.Union([Type.Literal('ACTIVE'), Type.Literal('DELETED')])),
+    ...EditableUserFields,
+  },
+  { title: 'UpdateUserRequest' },
+);
 
 export const ListUsersQuery = Type.Object({
   userName: Type.Optional(Str(128)),
@@ -142,18 +157,24 @@ export const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
 export const IntIdParam = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
 
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
-export const CreateApiKeyBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 128 }),
-  description: Type.Optional(Str(1024)),
-  scopes: Type.Optional(Type.Array(ScopeSchema, { maxItems: SCOPES.length })),
-  permissions: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
-  expireDate: Type.Optional(Type.String({ format: 'date-time' })),
-});
+export const CreateApiKeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    description: Type.Optional(Str(1024)),
+    scopes: Type.Optional(Type.Array(ScopeSchema, { maxItems: SCOPES.length })),
+    permissions: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
+    expireDate: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { title: 'CreateApiKeyRequest' },
+);
 
-export const CreatedApiKeySchema = Type.Object({
-  ...ApiKeySchema.properties,
-  clientSecret: Type.String({ description: 'The secret, shown only in this response' }),
-});
+export const CreatedApiKeySchema = Type.Object(
+  {
+    ...ApiKeySchema.properties,
+    clientSecret: Type.String({ description: 'The secret, shown only in this response' }),
+  },
+  { title: 'CreatedApiKey' },
+);
 
 const PolicySchema = Type.Object({
   passwordMinLength: Type.Optional(Type.Integer({ minimum: 8, maximum: 128 })),
@@ -162,24 +183,33 @@ const PolicySchema = Type.Object({
   passwordRotationDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 })),
   mustChangePasswordOnAdminSet: Type.Optional(Type.Boolean()),
 });
-export const OrganizationSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-  policy: Type.Object({
-    passwordMinLength: Type.Integer(),
-    requireMfa: Type.Boolean(),
-    requireResetOnFirstLogin: Type.Boolean(),
-    passwordRotationDays: Type.Integer(),
-    mustChangePasswordOnAdminSet: Type.Boolean(),
-  }),
-});
-export const CreateOrganizationBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 128, pattern: '\\S' }),
-  policy: Type.Optional(PolicySchema),
-});
-export const UpdateOrganizationBody = Type.Object({
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '\\S' })),
-  policy: Type.Optional(PolicySchema),
-});
+export const OrganizationSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+    policy: Type.Object({
+      passwordMinLength: Type.Integer(),
+      requireMfa: Type.Boolean(),
+      requireResetOnFirstLogin: Type.Boolean(),
+      passwordRotationDays: Type.Integer(),
+      mustChangePasswordOnAdminSet: Type.Boolean(),
+    }),
+  },
+  { title: 'Organization' },
+);
+export const CreateOrganizationBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: '\\S' }),
+    policy: Type.Optional(PolicySchema),
+  },
+  { title: 'CreateOrganizationRequest' },
+);
+export const UpdateOrganizationBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '\\S' })),
+    policy: Type.Optional(PolicySchema),
+  },
+  { title: 'UpdateOrganizationRequest' },
+);

@@ -30,6 +30,9 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ services: MfaRoutesDeps }> =
     '/v1/auth/email/verify/request',
     {
       schema: {
+        operationId: 'requestEmailVerification',
+        description:
+          'Mails a single-use code to the address on file (throttled). Answers `sent: false` when the address is already verified. 400 `mail.not_configured` without SMTP.',
         tags: ['auth'],
         summary: "Mail a verification code to the signed-in user's address",
         response: { 200: EmailVerifyRequestResponse, ...errors(400, 401, 403, 429, 503) },
@@ -46,6 +49,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ services: MfaRoutesDeps }> =
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'verifyEmail',
         tags: ['auth'],
         summary: 'Mark the email address verified with the mailed code',
         description: 'The code alone identifies the account, so the link works from any device. Single use.',
@@ -65,6 +69,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ services: MfaRoutesDeps }> =
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'requestPasswordReset',
         tags: ['auth'],
         summary: 'Mail a password reset token',
         description:
@@ -85,6 +90,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ services: MfaRoutesDeps }> =
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'resetPassword',
         tags: ['auth'],
         summary: 'Set a new password with a mailed reset token',
         description:

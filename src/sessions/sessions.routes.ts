@@ -73,6 +73,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutesDep
     {
       config: { auth: 'optional', apiKeyOnly: true },
       schema: {
+        operationId: 'login',
         tags: ['auth'],
         summary: 'Sign in (password, MFA step, or identity provider)',
         description:
@@ -105,6 +106,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutesDep
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'refreshToken',
         tags: ['auth'],
         summary: 'Rotate a refresh token',
         description:
@@ -136,9 +138,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutesDep
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'logout',
+        description:
+          'Revokes the session of the Bearer access token or the `access-token`/`refresh-token` cookies, if any, and clears the cookies. No body is needed; without a session it still answers 200.',
         tags: ['auth'],
         summary: 'Sign out: revoke the session and clear the cookies (idempotent)',
-        body: Type.Object({}),
         response: { 200: OkResponse, ...errors(403) },
       },
     },
@@ -164,7 +168,14 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutes
     '/v1/auth/user',
     {
       config: { allowRestricted: ['password_change', 'mfa_enroll'] },
-      schema: { tags: ['auth'], summary: 'The signed-in user (seed 001 shape)', response: { 200: UserEnvelope, ...errors(401) } },
+      schema: {
+        operationId: 'getCurrentUser',
+        description:
+          'The signed-in user with its API keys and settings. Also answers restricted sessions (password change or MFA enrolment pending).',
+        tags: ['auth'],
+        summary: 'The signed-in user (seed 001 shape)',
+        response: { 200: UserEnvelope, ...errors(401) },
+      },
     },
     async (req, reply) => {
       const view = await account.get(ctx(req));
@@ -185,6 +196,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutes
     {
       config: { allowRestricted: ['mfa_enroll'] },
       schema: {
+        operationId: 'updateCurrentUser',
         tags: ['auth'],
         summary: 'Update the signed-in user',
         description:
@@ -201,6 +213,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutes
     {
       config: { allowRestricted: ['password_change'] },
       schema: {
+        operationId: 'changePassword',
+        description:
+          'Checks `currentPassword` (throttled like sign-in) and the password policy. Answers new tokens (or cookies for a browser session).',
         tags: ['auth'],
         summary: 'Change the password; revokes every session and answers a fresh one',
         body: ChangePasswordBody,
@@ -224,7 +239,14 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutes
     '/.well-known/jwks.json',
     {
       config: { auth: 'none' },
-      schema: { tags: ['auth'], summary: 'Public keys that verify access tokens', security: [], response: { 200: JwksResponse } },
+      schema: {
+        operationId: 'getJwks',
+        description: 'RFC 7517 key set of the access-token signing keys (EdDSA); cacheable for 5 minutes.',
+        tags: ['auth'],
+        summary: 'Public keys that verify access tokens',
+        security: [],
+        response: { 200: JwksResponse },
+      },
     },
     async (_req, reply) => {
       reply.header('cache-control', 'public, max-age=300');
@@ -234,7 +256,17 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: SessionsRoutes
 
   app.get(
     '/.well-known/openid-configuration',
-    { config: { auth: 'none' }, schema: { tags: ['auth'], security: [], response: { 200: Type.Record(Type.String(), Type.Unknown()) } } },
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getOpenIdConfiguration',
+        summary: 'Discovery metadata',
+        description: 'The issuer and where its keys are. Portcullis is not (yet) an OpenID Provider: only what exists is listed.',
+        tags: ['auth'],
+        security: [],
+        response: { 200: Type.Record(Type.String(), Type.Unknown()) },
+      },
+    },
     // Why only these: Portcullis is not (yet) an OpenID Provider. It has no authorization endpoint, no
     // OAuth token endpoint (`/v1/auth/login` takes Portcullis JSON) and issues no ID tokens; a client
     // library reading more would try flows that do not exist. What is true: who issues the access

@@ -263,6 +263,8 @@ export interface Database {
   emailTokens: EmailTokensTable;
   passkeys: PasskeysTable;
   organizationBranding: OrganizationBrandingTable;
+  webhookEndpoints: WebhookEndpointsTable;
+  webhookDeliveries: WebhookDeliveriesTable;
 }
 
 /** An external OAuth2/OIDC identity provider (`idps/{id}`); ids are instance-wide. */
@@ -390,4 +392,51 @@ export interface OrganizationBrandingTable {
   /** `#rrggbb`. */
   primaryColor: string | null;
   updatedAt: Iso;
+}
+/** An organization's webhook endpoint (Standard Webhooks). */
+export interface WebhookEndpointsTable {
+  id: string;
+  organizationId: string;
+  url: string;
+  description: string;
+  /** JSON array of audit actions (or `*`). */
+  eventTypes: string;
+  enabled: Bool;
+  /** Signing secret (`whsec_…`) sealed under the master key (label `webhooks.endpoint_secret`). */
+  secretSealed: string;
+  /** The secret before the last rotation, still signing until `previousSecretExpiresAt`. */
+  previousSecretSealed: string | null;
+  previousSecretExpiresAt: Iso | null;
+  /** Failed attempts in a row; at the breaker threshold the endpoint pauses until `circuitOpenUntil`. */
+  consecutiveFailures: number;
+  circuitOpenUntil: Iso | null;
+  createdAt: Iso;
+  updatedAt: Iso;
+}
+
+/** One event for one endpoint: the outbox row, retried until delivered or given up, and the delivery log. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpointId: string;
+  organizationId: string;
+  /** `webhook-id`: the event's id, the same for every endpoint, attempt and replay (receivers deduplicate by it). */
+  eventId: string;
+  eventType: string;
+  /** The JSON body exactly as signed and sent. */
+  payload: string;
+  /** `pending`, `succeeded` or `failed` (given up). */
+  status: string;
+  attempts: number;
+  nextAttemptAt: Iso;
+  /** Set while one instance sends it; another may claim it once the lease has passed. */
+  leaseUntil: Iso | null;
+  leaseOwner: string | null;
+  lastAttemptAt: Iso | null;
+  lastResponseStatus: number | null;
+  /** Why the last attempt failed (`http_500`, `timeout`, `blocked_address`, …), never a response body. */
+  lastError: string | null;
+  /** The delivery this one replays. */
+  replayOf: string | null;
+  createdAt: Iso;
+  deliveredAt: Iso | null;
 }

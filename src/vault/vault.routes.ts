@@ -47,6 +47,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     {
       config: { scopes: ['logins:write'] },
       schema: {
+        operationId: 'upsertLogin',
         tags,
         summary: 'Create or update a login',
         description:
@@ -62,7 +63,15 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     '/logins',
     {
       config: { scopes: ['logins:read'] },
-      schema: { tags, summary: 'List logins', querystring: ListLoginsQuery, response: { 200: LoginPage, ...errors(400, 401, 403) } },
+      schema: {
+        operationId: 'listLogins',
+        description:
+          'Logins of the caller’s organization, filtered by `name`, `domain`, `username` or `email`; keyset-paged. Secrets are never listed.',
+        tags,
+        summary: 'List logins',
+        querystring: ListLoginsQuery,
+        response: { 200: LoginPage, ...errors(400, 401, 403) },
+      },
     },
     async (req) => page(req, req.query, 50),
   );
@@ -72,6 +81,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     {
       config: { scopes: ['logins:read'] },
       schema: {
+        operationId: 'listLoginsByBody',
         tags,
         summary: 'List logins (Kaizen style)',
         description: '`{domain?}` → `{logins}`; up to 1000 per page unless `pageSize` says otherwise.',
@@ -86,7 +96,14 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     '/logins/:id',
     {
       config: { scopes: ['logins:read'] },
-      schema: { tags, summary: 'Read a login', params: LoginIdParam, response: { 200: LoginSchema, ...errors(401, 403, 404) } },
+      schema: {
+        operationId: 'getLogin',
+        description: 'Without secrets: `hasPassword`, `hasTotpSecret` say whether they are set.',
+        tags,
+        summary: 'Read a login',
+        params: LoginIdParam,
+        response: { 200: LoginSchema, ...errors(401, 403, 404) },
+      },
     },
     async (req) => vault.get(ctx(req), req.params.id),
   );
@@ -95,7 +112,14 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     '/logins/:id',
     {
       config: { scopes: ['logins:write'] },
-      schema: { tags, summary: 'Delete a login', params: LoginIdParam, response: { 200: Ok, ...errors(401, 403, 404) } },
+      schema: {
+        operationId: 'deleteLogin',
+        description: 'Deletes the login with its secrets, emailed codes and stored session.',
+        tags,
+        summary: 'Delete a login',
+        params: LoginIdParam,
+        response: { 200: Ok, ...errors(401, 403, 404) },
+      },
     },
     async (req) => {
       await vault.remove(ctx(req), req.params.id);
@@ -108,6 +132,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     {
       config: { scopes: ['logins:read'] },
       schema: {
+        operationId: 'generateLoginTotp',
         tags,
         summary: 'Generate the current TOTP code',
         description: 'RFC 6238 from the stored seed, honouring the algorithm, digits and period of an otpauth:// URI.',
@@ -123,6 +148,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     {
       config: { scopes: ['logins:reveal'] },
       schema: {
+        operationId: 'revealLogin',
         tags,
         summary: 'Reveal the stored passwords',
         description: 'Needs `logins:reveal`, which is only granted by name. Audited and rate-limited per caller.',
@@ -138,6 +164,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     {
       config: { scopes: ['logins:read'] },
       schema: {
+        operationId: 'getLoginEmailCode',
         tags,
         summary: 'The newest emailed 2FA code (long poll)',
         description:
@@ -156,6 +183,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
       bodyLimit: SESSION_MAX_BYTES,
       config: { scopes: ['logins:write'] },
       schema: {
+        operationId: 'storeLoginSession',
         tags,
         summary: 'Store the browser session (Playwright storageState)',
         description: 'Only for logins with `persistSession: true`. Stored encrypted; at most 512 KiB.',
@@ -172,6 +200,7 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     {
       config: { scopes: ['logins:reveal'] },
       schema: {
+        operationId: 'getLoginSession',
         tags,
         summary: 'Read the stored browser session',
         description: 'A session is a live credential: this needs `logins:reveal`.',
@@ -186,7 +215,14 @@ export const vaultRoutes: FastifyPluginAsyncTypebox<{ services: VaultRoutesDeps 
     '/logins/:id/session',
     {
       config: { scopes: ['logins:write'] },
-      schema: { tags, summary: 'Drop the stored browser session', params: LoginIdParam, response: { 200: Ok, ...errors(401, 403, 404) } },
+      schema: {
+        operationId: 'deleteLoginSession',
+        description: 'Idempotent: answers 200 when no session was stored.',
+        tags,
+        summary: 'Drop the stored browser session',
+        params: LoginIdParam,
+        response: { 200: Ok, ...errors(401, 403, 404) },
+      },
     },
     async (req) => {
       await vault.dropSession(ctx(req), req.params.id);

@@ -61,43 +61,49 @@ export const ProxyBody = Type.Object({
 });
 
 /** Seed 000's body. Omitted fields keep their value on update; an explicit `null` clears. */
-export const UpsertLoginBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 256, pattern: '\\S' }),
-  authenticationUrl: HttpUrl,
-  homeUrl: HttpUrl,
-  loginConfiguration: LoginConfigurationBody,
-  proxy: Type.Optional(Type.Union([ProxyBody, Type.Null()])),
-  persistSession: Type.Optional(NullableBoolean()),
-});
+export const UpsertLoginBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256, pattern: '\\S' }),
+    authenticationUrl: HttpUrl,
+    homeUrl: HttpUrl,
+    loginConfiguration: LoginConfigurationBody,
+    proxy: Type.Optional(Type.Union([ProxyBody, Type.Null()])),
+    persistSession: Type.Optional(NullableBoolean()),
+  },
+  { title: 'UpsertLoginRequest' },
+);
 export type UpsertLoginInput = Static<typeof UpsertLoginBody>;
 
 /** Seed 000's response: every non-secret field, `null` when unset, plus `has…` flags for the secrets. */
-export const LoginSchema = Type.Object({
-  id: Type.String(),
-  organizationId: Type.String(),
-  name: Type.String(),
-  authenticationUrl: Type.String(),
-  homeUrl: Type.String(),
-  loginConfiguration: Type.Object({
-    username: NullableString(),
-    email: NullableString(),
-    phone: NullableString(),
-    twoFactorAuthConfiguration: Nullable(
-      Type.Object({
-        method: NullableString(),
-        alwaysRequired: NullableBoolean(),
-        twoFactorAuthEmail: NullableString(),
-        hasTotpSecret: Type.Boolean(),
-      }),
-    ),
-    hasPassword: Type.Boolean(),
-  }),
-  proxy: Nullable(Type.Object({ username: NullableString(), server: NullableString(), hasPassword: Type.Boolean() })),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-  persistSession: NullableBoolean(),
-  hasSession: Type.Boolean(),
-});
+export const LoginSchema = Type.Object(
+  {
+    id: Type.String(),
+    organizationId: Type.String(),
+    name: Type.String(),
+    authenticationUrl: Type.String(),
+    homeUrl: Type.String(),
+    loginConfiguration: Type.Object({
+      username: NullableString(),
+      email: NullableString(),
+      phone: NullableString(),
+      twoFactorAuthConfiguration: Nullable(
+        Type.Object({
+          method: NullableString(),
+          alwaysRequired: NullableBoolean(),
+          twoFactorAuthEmail: NullableString(),
+          hasTotpSecret: Type.Boolean(),
+        }),
+      ),
+      hasPassword: Type.Boolean(),
+    }),
+    proxy: Nullable(Type.Object({ username: NullableString(), server: NullableString(), hasPassword: Type.Boolean() })),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+    persistSession: NullableBoolean(),
+    hasSession: Type.Boolean(),
+  },
+  { title: 'Login' },
+);
 export type LoginView = Static<typeof LoginSchema>;
 
 const LoginFilters = {
@@ -108,29 +114,35 @@ const LoginFilters = {
 };
 export const ListLoginsQuery = Type.Object({ ...LoginFilters, ...PageQuery });
 /** Kaizen's `POST /logins/list {domain?}`; the other filters and paging are optional extras. */
-export const ListLoginsBody = Type.Object({ ...LoginFilters, ...PageQuery });
-export const LoginPage = Type.Object({ logins: Type.Array(LoginSchema), nextPageToken: Type.String() });
+export const ListLoginsBody = Type.Object({ ...LoginFilters, ...PageQuery }, { title: 'ListLoginsRequest' });
+export const LoginPage = Type.Object({ logins: Type.Array(LoginSchema), nextPageToken: Type.String() }, { title: 'LoginPage' });
 
 export const LoginIdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-export const TotpResponse = Type.Object({
-  code: Type.String(),
-  period: Type.Integer({ description: 'Seconds' }),
-  expiresAt: Type.String({ description: 'When this code stops being current' }),
-});
+export const TotpResponse = Type.Object(
+  {
+    code: Type.String(),
+    period: Type.Integer({ description: 'Seconds' }),
+    expiresAt: Type.String({ description: 'When this code stops being current' }),
+  },
+  { title: 'TotpCode' },
+);
 
-export const RevealResponse = Type.Object({ password: NullableString(), proxyPassword: NullableString() });
+export const RevealResponse = Type.Object({ password: NullableString(), proxyPassword: NullableString() }, { title: 'RevealedLogin' });
 
 export const EmailCodeQuery = Type.Object({
   since: Type.Optional(Type.String({ format: 'date-time', description: 'Only codes received after this instant' })),
   wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, default: 0, description: 'Seconds to wait for a code (long poll)' })),
 });
-export const EmailCodeResponse = Type.Object({
-  code: NullableString({ description: 'The one-time code found in the message' }),
-  link: NullableString({ description: 'The sign-in link found in the message' }),
-  receivedAt: Type.String(),
-  expiresAt: Type.String(),
-});
+export const EmailCodeResponse = Type.Object(
+  {
+    code: NullableString({ description: 'The one-time code found in the message' }),
+    link: NullableString({ description: 'The sign-in link found in the message' }),
+    receivedAt: Type.String(),
+    expiresAt: Type.String(),
+  },
+  { title: 'EmailCode' },
+);
 
 const SameSite = Type.Union([Type.Literal('Strict'), Type.Literal('Lax'), Type.Literal('None')]);
 const CookieSchema = Type.Object(
@@ -156,11 +168,11 @@ const OriginSchema = Type.Object(
 /** Playwright's `storageState` (cookies and per-origin localStorage). */
 export const StorageStateSchema = Type.Object(
   { cookies: Type.Array(CookieSchema, { maxItems: 3000 }), origins: Type.Array(OriginSchema, { maxItems: 500 }) },
-  { additionalProperties: true },
+  { additionalProperties: true, title: 'StorageState' },
 );
 export type StorageState = Static<typeof StorageStateSchema>;
 /** Largest storageState accepted (the route's body limit). */
 export const SESSION_MAX_BYTES = 512 * 1024;
 
 export const Ok = Type.Object({ success: Type.Boolean() });
-export const SessionStored = Type.Object({ success: Type.Boolean(), updatedAt: Type.String() });
+export const SessionStored = Type.Object({ success: Type.Boolean(), updatedAt: Type.String() }, { title: 'StoredSession' });

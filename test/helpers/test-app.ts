@@ -7,6 +7,7 @@ import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createMasterKeyring, type MasterKeyring, Secret } from '../../src/crypto/index.js';
 import { createStorage } from '../../src/storage/index.js';
+import { type ResponseValidator, responseValidatorFor } from './openapi-check.js';
 
 export const PG_URL = process.env.PORTCULLIS_DATABASE_URL;
 export const REDIS_URL = process.env.PORTCULLIS_REDIS_URL;
@@ -26,6 +27,11 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   token?: string;
   apiKey?: string;
+  /**
+   * Why this answer is not checked against the OpenAPI document (every other answer is, and a
+   * mismatch fails the test). Only for requests that deliberately break HTTP itself.
+   */
+  uncheckedBecause?: string;
 }
 
 export interface TestApp {
@@ -55,6 +61,8 @@ export interface TestApp {
   adminKey: string;
   /** What a second instance needs to share this one's database, Redis prefix and master key. */
   shared: { pgSchema: string | undefined; keyring: MasterKeyring };
+  /** Checks answers against the served OpenAPI document (`req` uses it on every answer). */
+  contract: ResponseValidator;
   /** The PostgreSQL schema of this app (PostgreSQL runs only). */
   pgSchema: string | undefined;
   close(): Promise<void>;
@@ -160,6 +168,7 @@ export async function buildTestApp(
   };
 
   const adminKey = (await createApiKey(adminUser.id)).secret;
+  const contract = responseValidatorFor(app.swagger() as Record<string, unknown>);
 
   return {
     app,
@@ -171,6 +180,7 @@ export async function buildTestApp(
     adminKey,
     shared: { pgSchema, keyring },
     pgSchema,
+    contract,
     context,
     async req(method, path, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };
@@ -188,6 +198,10 @@ export async function buildTestApp(
         parsed = text ? JSON.parse(text) : undefined;
       } catch {
         parsed = undefined;
+      }
+      if (!options.uncheckedBecause) {
+        const mismatch = contract.check(method, path, { status: res.status, headers: res.headers, text });
+        if (mismatch) throw new Error(mismatch);
       }
       return { status: res.status, headers: res.headers, body: parsed as any, text, cookies: res.headers.getSetCookie() };
     },

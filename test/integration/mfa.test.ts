@@ -567,7 +567,9 @@ describe('OpenAPI', () => {
     ]) {
       expect(doc.paths[path]?.post?.responses?.['200'], path).toBeDefined();
     }
-    expect(JSON.stringify(doc.paths['/v1/auth/login'].post.responses['200'])).toContain('requireMfaEnrollment');
+    const ok = doc.paths['/v1/auth/login'].post.responses['200'].content['application/json'].schema;
+    const schema = ok.$ref ? doc.components.schemas[ok.$ref.split('/').pop()] : ok;
+    expect(JSON.stringify(schema)).toContain('requireMfaEnrollment');
   });
 });
 

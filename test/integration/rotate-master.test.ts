@@ -12,6 +12,7 @@ import { columnName } from '../../src/crypto/index.js';
 import { SEALED_REGISTRY } from '../../src/sealed-columns.js';
 import { startTestOp, type TestOp } from '../helpers/oidc-op.js';
 import { PG_URL, REDIS_URL, unique } from '../helpers/test-app.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /**
  * @see issue 14, finding 10 — `portcullis keys rotate-master` end to end through the CLI binary:
@@ -47,9 +48,11 @@ const outputs: string[] = [];
 let pgDatabase: string | undefined;
 let databaseUrl = '';
 let op: TestOp;
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   op = await startTestOp(`${PUBLIC_URL}/oauth/callback`);
+  receiver = await startWebhookReceiver();
   secrets.push(op.clientSecret);
   if (PG_URL) {
     // The CLI and `serve` take no schema option: they get a database of their own.
@@ -65,6 +68,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.close();
+  await receiver?.close();
   if (pgDatabase) {
     const client = new pg.Client({ connectionString: PG_URL });
     await client.connect();
@@ -88,6 +92,8 @@ function env(keys: { current: string; previous?: string }): NodeJS.ProcessEnv {
     PORTCULLIS_REDIS_PREFIX: `${unique('rot')}:`,
     PORTCULLIS_PUBLIC_URL: PUBLIC_URL,
     PORTCULLIS_IDP_ALLOW_PRIVATE_HOSTS: 'true',
+    PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE_HOSTS: 'true',
+    PORTCULLIS_WEBHOOKS_POLL_MS: '100',
     PORTCULLIS_ADMIN_USERNAME: ADMIN.userName,
     PORTCULLIS_ADMIN_EMAIL: ADMIN.email,
     PORTCULLIS_ADMIN_PASSWORD: ADMIN.password,
@@ -305,6 +311,15 @@ describe(`portcullis keys rotate-master, end to end (${PG_URL ? 'PostgreSQL + Re
     const started = await before.req('GET', `/v1/idps/${idp}/authorize?returnTo=${encodeURIComponent(`${PUBLIC_URL}/app`)}`);
     expect(started.status, started.text).toBe(302);
     const flowCookie = (started.cookies.find((c) => c.startsWith('idp-flow=')) ?? '').split(';')[0] as string;
+
+    // A webhook endpoint whose secret was rotated: the new secret and the old one (in its grace period) are both sealed.
+    const hook = await before.req('POST', '/v1/webhooks', { apiKey, json: { url: receiver.url, eventTypes: ['user.created'] } });
+    expect(hook.status, hook.text).toBe(201);
+    const hookRotated = await before.req('POST', `/v1/webhooks/${hook.body.id}/rotate-secret`, { apiKey, json: { graceSeconds: 3600 } });
+    expect(hookRotated.status, hookRotated.text).toBe(200);
+    secrets.push(hook.body.secret, hookRotated.body.secret);
+    // The receiver still knows only the first secret (the grace period covers it).
+    receiver.secrets.push(hook.body.secret);
     await before.stop();
 
     // 2. The rotation, through the CLI: new key current, old key previous.
@@ -318,6 +333,8 @@ describe(`portcullis keys rotate-master, end to end (${PG_URL ? 'PostgreSQL + Re
       'user_mfa.pending_secret_sealed',
       'identity_providers.client_secret_sealed',
       'auth_flows.code_verifier_sealed',
+      'webhook_endpoints.secret_sealed',
+      'webhook_endpoints.previous_secret_sealed',
     ]) {
       expect(report.columns[column], column).toMatchObject({ resealed: 1 });
     }
@@ -401,6 +418,17 @@ describe(`portcullis keys rotate-master, end to end (${PG_URL ? 'PostgreSQL + Re
       expect(callback.status, callback.text).toBe(302);
       expect(callback.headers.get('location')).toBe(`${PUBLIC_URL}/app`);
       expect(callback.cookies.some((c) => c.startsWith('access-token='))).toBe(true);
+
+      // Webhooks: signed under both re-sealed secrets; a receiver knowing either one verifies.
+      const hooked = await after.req('POST', '/v1/users', {
+        apiKey,
+        json: { userName: unique('hooked-'), password: `pw ${randomBytes(9).toString('base64url')}` },
+      });
+      expect(hooked.status, hooked.text).toBe(201);
+      const forHooked = () => receiver.received.find((x) => x.status === 204 && x.payload?.data.target?.id === hooked.body.id);
+      await receiver.until(() => forHooked() !== undefined, 30_000);
+      expect(forHooked()?.payload).toMatchObject({ type: 'user.created' });
+      expect(forHooked()?.headers['webhook-signature']?.split(' ')).toHaveLength(2);
     } finally {
       await after.stop();
     }

@@ -6,6 +6,7 @@ import { SEALED_REGISTRY } from '../../src/sealed-columns.js';
 import { signingKeysSealedColumns } from '../../src/sessions/signing-keys.js';
 import { createStorage, type Storage } from '../../src/storage/index.js';
 import { vaultSealedColumns } from '../../src/vault/index.js';
+import { webhooksSealedColumns } from '../../src/webhooks/index.js';
 import { PG_URL, unique } from '../helpers/test-app.js';
 
 /** @see issue 14 — every sealed column in one registry; a column holding sealed data without a re-sealer fails here. */
@@ -58,7 +59,7 @@ describe(`sealed-column registry against the ${PG_URL ? 'PostgreSQL' : 'SQLite'}
   });
 
   it('notices a domain that registers nothing: without MFA, its TOTP columns are reported', () => {
-    const withoutMfa = createSealedRegistry([vaultSealedColumns, signingKeysSealedColumns, federationSealedColumns]);
+    const withoutMfa = createSealedRegistry([vaultSealedColumns, signingKeysSealedColumns, federationSealedColumns, webhooksSealedColumns]);
     expect(unregistered(withoutMfa)).toEqual(['user_mfa.pending_secret_sealed', 'user_mfa.secret_sealed']);
   });
 
@@ -75,6 +76,13 @@ describe(`sealed-column registry against the ${PG_URL ? 'PostgreSQL' : 'SQLite'}
       'user_mfa.pending_secret_sealed',
       'user_mfa.secret_sealed',
       'vault_data_keys.wrapped_key',
+      'webhook_endpoints.previous_secret_sealed',
+      'webhook_endpoints.secret_sealed',
     ]);
+  });
+
+  it('notices the webhook secrets when the webhooks domain registers nothing', () => {
+    const withoutWebhooks = createSealedRegistry(SEALED_REGISTRY.columns.filter((c) => c.owner !== 'webhooks').map((c) => [c]));
+    expect(unregistered(withoutWebhooks)).toEqual(['webhook_endpoints.previous_secret_sealed', 'webhook_endpoints.secret_sealed']);
   });
 });

@@ -1,7 +1,19 @@
 import { SCIM } from './scim.schemas.js';
 
-type Attr = Record<string, unknown>;
-const attr = (name: string, extra: Attr = {}): Attr => ({
+/** RFC 7643 §7 attribute definition. */
+interface Attr {
+  name: string;
+  type: string;
+  multiValued: boolean;
+  required: boolean;
+  caseExact: boolean;
+  mutability: string;
+  returned: string;
+  uniqueness: string;
+  description?: string;
+  subAttributes?: Attr[];
+}
+const attr = (name: string, extra: Partial<Attr> = {}): Attr => ({
   name,
   type: 'string',
   multiValued: false,
@@ -12,8 +24,9 @@ const attr = (name: string, extra: Attr = {}): Attr => ({
   uniqueness: 'none',
   ...extra,
 });
-const complex = (name: string, subAttributes: Attr[], extra: Attr = {}): Attr => attr(name, { type: 'complex', subAttributes, ...extra });
-const multi = (name: string, extra: Attr = {}): Attr =>
+const complex = (name: string, subAttributes: Attr[], extra: Partial<Attr> = {}): Attr =>
+  attr(name, { type: 'complex', subAttributes, ...extra });
+const multi = (name: string, extra: Partial<Attr> = {}): Attr =>
   complex(name, [attr('value'), attr('display'), attr('type'), attr('primary', { type: 'boolean' })], { multiValued: true, ...extra });
 
 const USER_ATTRIBUTES: Attr[] = [

@@ -1,7 +1,8 @@
+import Value from 'typebox/value';
 import { AppError } from '../../errors/index.js';
 import type { User } from '../../identity/index.js';
 import type { DirectoryGroup, GroupMembership, ScimAttributes } from './scim.repo.js';
-import { SCIM } from './scim.schemas.js';
+import { SCIM, ScimUserAttributes } from './scim.schemas.js';
 
 /**
  * SCIM resources (RFC 7643) and Portcullis rows, both ways: what a resource maps onto a user's
@@ -117,11 +118,31 @@ export function storable(r: Resource): ScimAttributes {
   const out: ScimAttributes = {};
   for (const [k, v] of Object.entries(r)) {
     const key = k.toLowerCase();
-    if (v !== undefined && !SERVER_OWNED.has(key) && (USER_ATTRIBUTES.has(key) || key.startsWith('urn:'))) out[k] = v;
+    // null is "unassigned" (RFC 7644 §3.5.1): not kept.
+    if (v !== undefined && v !== null && !SERVER_OWNED.has(key) && (USER_ATTRIBUTES.has(key) || key.startsWith('urn:'))) {
+      out[k] = normalizePrimary(v);
+    }
+  }
+  // Why: what is kept is answered as the documented RFC 7643 types (a PATCH value skips the body's schema).
+  const kept: unknown = out;
+  if (!Value.Check(ScimUserAttributes, kept)) {
+    const first = Value.Errors(ScimUserAttributes, kept)[0];
+    const where = first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'resource';
+    throw new AppError('scim.invalid_value', { details: [where.slice(0, 256)], detail: 'attribute of the wrong type' });
   }
   const schemas = Array.isArray(r.schemas) ? r.schemas.filter((s): s is string => typeof s === 'string') : [];
   out.schemas = schemas.length ? schemas : [SCIM.user];
   return out;
+}
+
+/** Entra's `"primary": "True"` in multi-valued attributes, as the boolean RFC 7643 defines. */
+function normalizePrimary(v: unknown): unknown {
+  if (!Array.isArray(v)) return v;
+  return v.map((item) =>
+    isObject(item) && typeof item.primary === 'string' && /^(true|false)$/i.test(item.primary)
+      ? { ...item, primary: item.primary.toLowerCase() === 'true' }
+      : item,
+  );
 }
 
 /** A resource for a user that was never provisioned through SCIM, from its columns. */

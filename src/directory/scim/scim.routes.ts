@@ -3,19 +3,22 @@ import { Type } from 'typebox';
 import { ctx } from '../../http/index.js';
 import { registerScimErrorHandling } from './scim.errors.js';
 import {
-  DiscoveryList,
-  DiscoverySchema,
   GetQuery,
   IdParam,
   ListQuery,
   listResponse,
   NameParam,
   PatchBody,
+  ResourceTypeList,
+  ResourceTypeSchema,
   SCIM_CONTENT_TYPE,
+  SchemaList,
+  SchemaSchema,
   ScimGroupBody,
   ScimGroupSchema,
   ScimUserBody,
   ScimUserSchema,
+  ServiceProviderConfigSchema,
   scimErrors,
 } from './scim.schemas.js';
 import type { ScimService } from './scim.service.js';
@@ -45,25 +48,74 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
 
   app.get(
     '/ServiceProviderConfig',
-    { config: discovery, schema: { tags, summary: 'SCIM service provider configuration', response: { 200: DiscoverySchema } } },
+    {
+      config: discovery,
+      schema: {
+        operationId: 'getScimServiceProviderConfig',
+        tags,
+        summary: 'SCIM service provider configuration',
+        description: 'RFC 7643 §5: what this SCIM service supports (PATCH and filters; no bulk, sort, ETags or password change). Public.',
+        response: { 200: ServiceProviderConfigSchema },
+      },
+    },
     async () => scim.serviceProviderConfig(),
   );
   app.get(
     '/ResourceTypes',
-    { config: discovery, schema: { tags, summary: 'SCIM resource types', response: { 200: DiscoveryList } } },
+    {
+      config: discovery,
+      schema: {
+        operationId: 'listScimResourceTypes',
+        tags,
+        summary: 'SCIM resource types',
+        description: 'RFC 7643 §6: User (with the enterprise extension) and Group. Public.',
+        response: { 200: ResourceTypeList },
+      },
+    },
     async () => scim.resourceTypes(),
   );
   app.get(
     '/ResourceTypes/:name',
-    { config: discovery, schema: { tags, params: NameParam, response: { 200: DiscoverySchema, ...scimErrors(404) } } },
+    {
+      config: discovery,
+      schema: {
+        operationId: 'getScimResourceType',
+        tags,
+        summary: 'One SCIM resource type',
+        description: '`User` or `Group`. Public.',
+        params: NameParam,
+        response: { 200: ResourceTypeSchema, ...scimErrors(404) },
+      },
+    },
     async (req) => scim.resourceType(req.params.name),
   );
-  app.get('/Schemas', { config: discovery, schema: { tags, summary: 'SCIM schemas', response: { 200: DiscoveryList } } }, async () =>
-    scim.schemas(),
+  app.get(
+    '/Schemas',
+    {
+      config: discovery,
+      schema: {
+        operationId: 'listScimSchemas',
+        tags,
+        summary: 'SCIM schemas',
+        description: 'RFC 7643 §7: the User, EnterpriseUser and Group schemas with their attribute definitions. Public.',
+        response: { 200: SchemaList },
+      },
+    },
+    async () => scim.schemas(),
   );
   app.get(
     '/Schemas/:name',
-    { config: discovery, schema: { tags, params: NameParam, response: { 200: DiscoverySchema, ...scimErrors(404) } } },
+    {
+      config: discovery,
+      schema: {
+        operationId: 'getScimSchema',
+        tags,
+        summary: 'One SCIM schema',
+        description: 'By its URN, e.g. `urn:ietf:params:scim:schemas:core:2.0:User`. Public.',
+        params: NameParam,
+        response: { 200: SchemaSchema, ...scimErrors(404) },
+      },
+    },
     async (req) => scim.schema(req.params.name),
   );
 
@@ -74,10 +126,12 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
       config: write,
       schema: {
         tags,
+        operationId: 'listScimUsers',
         summary: 'List or filter users',
-        description: 'An unknown value is `200` with `totalResults: 0`.',
+        description:
+          'RFC 7644 §3.4.2: `filter` (eq, ne, co, sw, ew, pr, gt, ge, lt, le, and, or, not), `startIndex`, `count`, `attributes`, `excludedAttributes`. An unknown value is `200` with `totalResults: 0`.',
         querystring: ListQuery,
-        response: { 200: listResponse(ScimUserSchema), ...scimErrors(400, 401, 403) },
+        response: { 200: listResponse(ScimUserSchema, 'ScimUserListResponse'), ...scimErrors(400, 401, 403) },
       },
     },
     async (req) => scim.listUsers(ctx(req), req.query),
@@ -86,7 +140,15 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
     '/Users',
     {
       config: write,
-      schema: { tags, summary: 'Create a user', body: ScimUserBody, response: { 201: ScimUserSchema, ...scimErrors(400, 401, 403, 409) } },
+      schema: {
+        operationId: 'createScimUser',
+        tags,
+        summary: 'Create a user',
+        description:
+          "Creates a Portcullis user of the caller's organization from the resource (see docs/directory.md for the mapped attributes); `active: false` creates it suspended; `password` is ignored. Answers `Location`.",
+        body: ScimUserBody,
+        response: { 201: ScimUserSchema, ...scimErrors(400, 401, 403, 409) },
+      },
     },
     async (req, reply) => {
       const user = await scim.createUser(ctx(req), req.body);
@@ -100,7 +162,15 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
     '/Users/:id',
     {
       config: write,
-      schema: { tags, params: IdParam, querystring: GetQuery, response: { 200: ScimUserSchema, ...scimErrors(401, 403, 404) } },
+      schema: {
+        operationId: 'getScimUser',
+        tags,
+        summary: 'Read a user',
+        description: '`attributes`/`excludedAttributes` narrow the answer. A user of another organization is a 404.',
+        params: IdParam,
+        querystring: GetQuery,
+        response: { 200: ScimUserSchema, ...scimErrors(401, 403, 404) },
+      },
     },
     async (req) => scim.getUser(ctx(req), req.params.id, req.query),
   );
@@ -110,7 +180,9 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
       config: write,
       schema: {
         tags,
+        operationId: 'replaceScimUser',
         summary: 'Replace a user',
+        description: 'The body replaces the stored resource; mapped attributes are written to the user. `active: false` suspends it.',
         params: IdParam,
         body: ScimUserBody,
         response: { 200: ScimUserSchema, ...scimErrors(400, 401, 403, 404, 409) },
@@ -124,7 +196,10 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
       config: write,
       schema: {
         tags,
-        summary: 'Patch a user (`active: false` suspends the user and revokes its sessions)',
+        operationId: 'patchScimUser',
+        summary: 'Patch a user',
+        description:
+          'RFC 7644 §3.5.2 PatchOp, including Entra\'s `"False"` and no-path forms. `active: false` suspends the user and revokes its sessions.',
         params: IdParam,
         body: PatchBody,
         response: { 200: ScimUserSchema, ...scimErrors(400, 401, 403, 404, 409) },
@@ -136,7 +211,14 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
     '/Users/:id',
     {
       config: write,
-      schema: { tags, summary: 'Delete a user', params: IdParam, response: { 204: Type.Null(), ...scimErrors(401, 403, 404) } },
+      schema: {
+        operationId: 'deleteScimUser',
+        tags,
+        summary: 'Delete a user',
+        description: 'Deletes the user (soft, as everywhere in Portcullis), revokes its sessions and removes it from its groups.',
+        params: IdParam,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...scimErrors(401, 403, 404) },
+      },
     },
     async (req, reply) => {
       await scim.deleteUser(ctx(req), req.params.id);
@@ -151,9 +233,11 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
       config: write,
       schema: {
         tags,
-        summary: 'List or filter groups (`?excludedAttributes=members` is honoured)',
+        operationId: 'listScimGroups',
+        summary: 'List or filter groups',
+        description: 'Filters as for users; `?excludedAttributes=members` leaves the members out (and unread).',
         querystring: ListQuery,
-        response: { 200: listResponse(ScimGroupSchema), ...scimErrors(400, 401, 403) },
+        response: { 200: listResponse(ScimGroupSchema, 'ScimGroupListResponse'), ...scimErrors(400, 401, 403) },
       },
     },
     async (req) => scim.listGroups(ctx(req), req.query),
@@ -164,7 +248,9 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
       config: write,
       schema: {
         tags,
+        operationId: 'createScimGroup',
         summary: 'Create a group',
+        description: "A group of the caller's organization; `members` name users of it. Answers `Location`.",
         body: ScimGroupBody,
         response: { 201: ScimGroupSchema, ...scimErrors(400, 401, 403, 409) },
       },
@@ -181,7 +267,15 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
     '/Groups/:id',
     {
       config: write,
-      schema: { tags, params: IdParam, querystring: GetQuery, response: { 200: ScimGroupSchema, ...scimErrors(401, 403, 404) } },
+      schema: {
+        operationId: 'getScimGroup',
+        tags,
+        summary: 'Read a group',
+        description: '`attributes`/`excludedAttributes` narrow the answer. A group of another organization is a 404.',
+        params: IdParam,
+        querystring: GetQuery,
+        response: { 200: ScimGroupSchema, ...scimErrors(401, 403, 404) },
+      },
     },
     async (req) => scim.getGroup(ctx(req), req.params.id, req.query),
   );
@@ -191,7 +285,9 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
       config: write,
       schema: {
         tags,
+        operationId: 'replaceScimGroup',
         summary: 'Replace a group',
+        description: 'The body replaces the display name, external id and members.',
         params: IdParam,
         body: ScimGroupBody,
         response: { 200: ScimGroupSchema, ...scimErrors(400, 401, 403, 404, 409) },
@@ -205,10 +301,12 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
       config: write,
       schema: {
         tags,
-        summary: 'Patch a group: rename, add and remove members',
+        operationId: 'patchScimGroup',
+        summary: 'Patch a group',
+        description: 'RFC 7644 §3.5.2 PatchOp: rename, add and remove members. Answers 204 without a body.',
         params: IdParam,
         body: PatchBody,
-        response: { 204: Type.Null(), ...scimErrors(400, 401, 403, 404, 409) },
+        response: { 204: Type.Null({ description: 'Patched' }), ...scimErrors(400, 401, 403, 404, 409) },
       },
     },
     async (req, reply) => {
@@ -220,7 +318,14 @@ export const scimRoutes: FastifyPluginAsyncTypebox<{ services: ScimRoutesDeps }>
     '/Groups/:id',
     {
       config: write,
-      schema: { tags, summary: 'Delete a group', params: IdParam, response: { 204: Type.Null(), ...scimErrors(401, 403, 404) } },
+      schema: {
+        operationId: 'deleteScimGroup',
+        tags,
+        summary: 'Delete a group',
+        description: 'Deletes the group; its members stay.',
+        params: IdParam,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...scimErrors(401, 403, 404) },
+      },
     },
     async (req, reply) => {
       await scim.deleteGroup(ctx(req), req.params.id);

@@ -96,6 +96,13 @@ describe('createGuardedFetch', () => {
     expect(redirect.status).toBe(302);
   });
 
+  it('reads at most the limit and answers with the status when truncation is asked for (webhooks)', async () => {
+    const f = createGuardedFetch({ allowPrivateHosts: true, timeoutMs: 1000, maxResponseBytes: 1000, truncateResponse: true });
+    const res = await f(`${base}/big`);
+    expect(res.status).toBe(200);
+    expect((await res.text()).length).toBe(1000);
+  });
+
   it('enforces the size limit and the timeout', async () => {
     const f = createGuardedFetch({ allowPrivateHosts: true, timeoutMs: 300, maxResponseBytes: 1000 });
     await expect(f(`${base}/big`)).rejects.toMatchObject({ reason: 'too_large' });

@@ -20,8 +20,13 @@ export interface OutboundPolicy {
   allowPrivateHosts: boolean;
   /** Whole-request deadline (connect, send, read). */
   timeoutMs: number;
-  /** Largest response body read; a larger one fails the call. */
+  /** Largest response body read; a larger one fails the call (or is cut there, with `truncateResponse`). */
   maxResponseBytes: number;
+  /**
+   * Read at most `maxResponseBytes` of the body and answer with them instead of failing: for callers
+   * that only need the status (webhook deliveries), a long answer is not an error.
+   */
+  truncateResponse?: boolean;
 }
 
 export const DEFAULT_OUTBOUND: Omit<OutboundPolicy, 'allowPrivateHosts'> = { timeoutMs: 5000, maxResponseBytes: 512 * 1024 };
@@ -133,17 +138,11 @@ export function createGuardedFetch(policy: OutboundPolicy): GuardedFetch {
         const chunks: Buffer[] = [];
         let size = 0;
         const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > policy.maxResponseBytes) {
+        if (Number.isFinite(declared) && declared > policy.maxResponseBytes && !policy.truncateResponse) {
           fail(new OutboundError('too_large', 'response too large'));
           return;
         }
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > policy.maxResponseBytes) fail(new OutboundError('too_large', 'response too large'));
-          else chunks.push(chunk);
-        });
-        res.on('error', (err) => fail(new OutboundError('network', err.message)));
-        res.on('end', () => {
+        const finish = (): void => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
@@ -156,7 +155,20 @@ export function createGuardedFetch(policy: OutboundPolicy): GuardedFetch {
           resolve(
             new Response(noBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? '', headers: responseHeaders }),
           );
+        };
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= policy.maxResponseBytes) chunks.push(chunk);
+          else if (!policy.truncateResponse) fail(new OutboundError('too_large', 'response too large'));
+          else if (!settled) {
+            // Keep what fits and answer with the status and the head of the body; the rest is not read.
+            chunks.push(chunk.subarray(0, chunk.length - (size - policy.maxResponseBytes)));
+            finish();
+            req.destroy();
+          }
         });
+        res.on('error', (err) => fail(new OutboundError('network', err.message)));
+        res.on('end', finish);
       });
       const timer = setTimeout(() => fail(new OutboundError('timeout', 'outbound request timed out')), policy.timeoutMs);
       req.on('timeout', () => fail(new OutboundError('timeout', 'outbound request timed out')));

@@ -6,6 +6,7 @@ import * as m0004 from './0004_directory.js';
 import * as m0005 from './0005_mfa.js';
 import * as m0006 from './0006_federation.js';
 import * as m0007 from './0007_vault_inbox_claims.js';
+import * as m0011 from './0011_webhooks.js';
 import * as m0012 from './0012_passkeys.js';
 
 /** Every migration, by name. Names sort in the order they run; one set serves SQLite and PostgreSQL. */
@@ -17,5 +18,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_federation': m0006,
   '0005_mfa': m0005,
   '0007_vault_inbox_claims': m0007,
+  '0011_webhooks': m0011,
   '0012_passkeys': m0012,
 };
