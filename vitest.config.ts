@@ -6,6 +6,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     // The robustness suite has its own config and script (`npm run test:robust`).
     exclude: [...configDefaults.exclude, 'test/robust/**'],
+    // The web console's tests serve web/dist: build it once when it is missing or stale.
+    globalSetup: ['test/helpers/web-build.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

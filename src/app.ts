@@ -194,6 +194,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     events,
     log: log.child({ domain: 'mfa' }),
     publicUrl: config.publicUrl,
+    rpName: config.mfa.issuer,
     mfaOptions: config.mfa,
     emailOptions: config.emailFlow,
   });
@@ -229,7 +230,9 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
     audit,
     helloId: {
       lock: { isLocked: (user) => throttle.isThrottled(accountKeys(user)), unlock: (user) => throttle.succeed(accountKeys(user)) },
-      resetMfa: (ctx, user) => mfa.mfa.resetByAdministrator(ctx, user),
+      resetMfa: async (ctx, user) => {
+        await mfa.mfa.resetMfa(ctx, user.id);
+      },
     },
   });
   const portabilityDomain = createPortabilityDomain({ config, users, audit });
@@ -368,6 +371,7 @@ export async function buildApp(config: Config, partial: Partial<AppDeps> = {}): 
   await app.register(mfa.routes);
   await app.register(webhooksWithAudit.routes);
   await app.register(oidcDomain.routes);
+  await app.register(mfa.withSessions(sessions, config));
   app.addHook('onListen', vaultDomain.listen);
   // Only a serving instance sends webhooks (not the CLI's short-lived apps).
   app.addHook('onListen', async () => webhooksDomain.dispatcher.start());

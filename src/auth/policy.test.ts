@@ -140,6 +140,8 @@ describe('policy: the signed-in user’s own account', () => {
     { action: 'self.change_email', keyAllowed: false },
     { action: 'self.change_password', keyAllowed: false },
     { action: 'self.manage_mfa', keyAllowed: false },
+    { action: 'self.manage_passkeys', keyAllowed: false },
+    { action: 'self.manage_sessions', keyAllowed: false },
   ];
   for (const { action, keyAllowed } of SELF) {
     for (const role of ROLES) {

@@ -27,6 +27,8 @@ export const ACTIONS = [
   'self.change_email',
   'self.change_password',
   'self.manage_mfa',
+  'self.manage_passkeys',
+  'self.manage_sessions',
   // API keys (the target is the key's owner).
   'api_key.create',
   'api_key.revoke',
@@ -97,6 +99,8 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
   'self.change_email': null,
   'self.change_password': null,
   'self.manage_mfa': null,
+  'self.manage_passkeys': null,
+  'self.manage_sessions': null,
   'api_key.create': 'apikeys:write',
   'api_key.revoke': 'apikeys:write',
   'organization.read': null,
@@ -119,7 +123,13 @@ export const SCOPE_OF: Readonly<Record<Action, Scope | null>> = {
 };
 
 /** Why: a stolen API key must never move the account's email, password or second factor; only a signed-in person may. */
-const INTERACTIVE_ONLY: ReadonlySet<Action> = new Set(['self.change_email', 'self.change_password', 'self.manage_mfa']);
+const INTERACTIVE_ONLY: ReadonlySet<Action> = new Set([
+  'self.change_email',
+  'self.change_password',
+  'self.manage_mfa',
+  'self.manage_passkeys',
+  'self.manage_sessions',
+]);
 
 /** Administrative actions on another account: the actor must outrank the target. */
 const ACTS_ON_ACCOUNT: ReadonlySet<Action> = new Set([

@@ -9,6 +9,7 @@ import { createApiKeysRepo } from './api-keys/api-keys.repo.js';
 import { createApiKeysService } from './api-keys/api-keys.service.js';
 import { bootstrap } from './bootstrap.js';
 import { identityRoutes } from './identity.routes.js';
+import { brandingRoutes, createBrandingService } from './organizations/branding.js';
 import { createOrganizationsRepo } from './organizations/organizations.repo.js';
 import { createOrganizationsService } from './organizations/organizations.service.js';
 import { preloadPasswordBlocklist } from './password-policy.js';
@@ -20,6 +21,7 @@ export type { ApiKey } from './api-keys/api-keys.repo.js';
 export type { ApiKeysService, CreateApiKeyInput } from './api-keys/api-keys.service.js';
 export { DEFAULT_ORGANIZATION } from './bootstrap.js';
 export { UserSchema } from './identity.schemas.js';
+export type { Branding, BrandingService } from './organizations/branding.js';
 export { DEFAULT_POLICY, type Organization, type OrganizationPolicy } from './organizations/organization-policy.js';
 export type { OrganizationsService } from './organizations/organizations.service.js';
 export { checkPassword, normalizePassword } from './password-policy.js';
@@ -72,11 +74,14 @@ export function createIdentityDomain(deps: IdentityDomainDeps) {
     events: deps.events,
     log: deps.log,
   });
+  const branding = createBrandingService({ db, organizations, audit: deps.audit });
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(identityRoutes, { services: { organizations, users, apiKeys } });
+    await app.register(brandingRoutes, { services: { branding } });
   };
   return {
     organizations,
+    branding,
     users,
     apiKeys,
     routes,

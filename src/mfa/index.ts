@@ -5,7 +5,7 @@ import type { EventBus } from '../events/index.js';
 import type { OrganizationsService, UsersService } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import type { Mailer } from '../mail/index.js';
-import type { AccountSeams, LoginSeams, LoginThrottle } from '../sessions/index.js';
+import type { AccountSeams, LoginSeams, LoginThrottle, SessionsService } from '../sessions/index.js';
 import type { SharedState } from '../state/index.js';
 import type { Storage } from '../storage/index.js';
 import { createEmailTokensRepo } from './email/email.repo.js';
@@ -13,13 +13,18 @@ import { createEmailFlowService, type EmailFlowOptions } from './email/email.ser
 import { createNotifier, type MailKind } from './email/notify.js';
 import { createMfaRepo } from './mfa.repo.js';
 import { createMfaService, type MfaOptions } from './mfa.service.js';
+import { createPasskeysRepo } from './passkeys/passkeys.repo.js';
+import { passkeyRoutes } from './passkeys/passkeys.routes.js';
+import { createPasskeysService } from './passkeys/passkeys.service.js';
 
 export type { EmailFlowService } from './email/email.service.js';
 
 import { mfaRoutes } from './mfa.routes.js';
+import { mfaAdminRoutes } from './mfa-admin.routes.js';
 
 export { mfaSealedColumns } from './mfa.sealed.js';
 export type { MfaService } from './mfa.service.js';
+export type { PasskeysService, PasskeyView } from './passkeys/passkeys.service.js';
 
 export interface MfaDomainDeps {
   storage: Pick<Storage, 'executor' | 'transaction'>;
@@ -34,6 +39,8 @@ export interface MfaDomainDeps {
   events: EventBus;
   log: Logger;
   publicUrl: string;
+  /** The relying party name shown by authenticators (the otpauth issuer). */
+  rpName: string;
   /** `config.mfa`. */
   mfaOptions: MfaOptions;
   /** `config.emailFlow`; the links in the mails start with `publicUrl`. */
@@ -51,6 +58,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     deps.log.warn({ mailKind: kind, reason: err instanceof Error ? err.message : 'unknown' }, 'mail delivery failed');
   const notifier = createNotifier({ mailer: deps.mailer, audit: deps.audit, onError: onMailError });
   const repo = createMfaRepo(deps.storage.executor);
+  const passkeysRepo = createPasskeysRepo(deps.storage.executor);
   const mfa = createMfaService({
     transaction: deps.storage.transaction,
     repo,
@@ -61,6 +69,7 @@ export function createMfaDomain(deps: MfaDomainDeps) {
     audit: deps.audit,
     notifier,
     options: deps.mfaOptions,
+    removeAllPasskeys: passkeysRepo.removeAllForUser,
   });
   const emailFlow = createEmailFlowService({
     repo: createEmailTokensRepo(deps.storage.executor),
@@ -88,7 +97,32 @@ export function createMfaDomain(deps: MfaDomainDeps) {
   };
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(mfaRoutes, { services: { mfa: { emailFlow } } });
+    await app.register(mfaAdminRoutes, { services: { mfa } });
   };
-  return { mfa, emailFlow, loginSteps, accountExtensions, routes };
+  // Passkeys: the public URL is the relying party (its host the RP ID, its origin the only origin).
+  const rp = new URL(deps.publicUrl);
+  const passkeys = createPasskeysService({
+    repo: passkeysRepo,
+    mfaRepo: repo,
+    users: deps.users,
+    audit: deps.audit,
+    state: deps.state,
+    throttle: deps.throttle,
+    options: { rpId: rp.hostname, rpName: deps.rpName, origin: rp.origin, challengeMaxAttempts: deps.mfaOptions.challengeMaxAttempts },
+  });
+  return {
+    mfa,
+    emailFlow,
+    passkeys,
+    loginSteps,
+    accountExtensions,
+    routes,
+    /** The passkey routes, which issue sessions (built once the sessions domain exists). */
+    withSessions(sessions: SessionsService, config: Parameters<typeof passkeyRoutes>[1]['services']['config']): FastifyPluginAsync {
+      return async (app) => {
+        await app.register(passkeyRoutes, { services: { passkeys, sessions, config } });
+      };
+    },
+  };
 }
 export type MfaDomain = ReturnType<typeof createMfaDomain>;

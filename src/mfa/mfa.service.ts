@@ -26,6 +26,8 @@ export interface MfaDeps {
   audit: AuditService;
   notifier: Notifier;
   options: MfaOptions;
+  /** Removes a user's passkeys (an administrator's MFA reset removes every factor). */
+  removeAllPasskeys?: (userId: string) => Promise<number>;
 }
 
 type Factor = 'totp' | 'recovery_code';
@@ -318,22 +320,32 @@ export function createMfaService(deps: MfaDeps) {
   }
 
   /**
-   * An administrator resets a user's MFA (HelloID's `resetMFA`): the factors go, the user enrols
-   * anew. The policy decides (`user.reset_mfa`: the actor outranks the user).
+   * An administrator resets another user's MFA (policy `user.reset_mfa`: a rank above the target,
+   * never one's own account): TOTP, recovery codes, pending sign-in challenges and passkeys go; the
+   * user is told by mail. The next sign-in needs only the password (or enrols, where required).
    */
-  async function resetByAdministrator(ctx: RequestContext, user: User): Promise<void> {
+  async function resetMfa(ctx: RequestContext, userId: string): Promise<User> {
+    const user = await users.get(ctx, userId);
     authorize(ctx.principal, 'user.reset_mfa', userTarget(user));
+    let passkeys = 0;
     await transaction(async () => {
       await repo.deleteAllForUser(user.id);
-      await users.clearMfaByAdministrator(ctx, user);
-      await audit.recordFor(ctx, user, { action: 'user.mfa_reset', data: { wasEnabled: user.mfaEnabled } });
+      await repo.deleteChallengesForUser(user.id);
+      passkeys = deps.removeAllPasskeys ? await deps.removeAllPasskeys(user.id) : 0;
+      if (user.mfaEnabled) await users.setMfaEnabled(ctx, user, false, 'administrator');
+      await audit.recordFor(ctx, user, { action: 'mfa.reset', data: { totp: user.mfaEnabled, passkeys } });
     });
+    notifier.sendInBackground(ctx, user, 'mfa_disabled', {
+      subject: 'Two-step verification was reset',
+      text: `An administrator reset two-step verification for your account ${user.userName} at ${ctx.now.toISOString()}.\n\nSet it up again from your account's Security page. If you did not expect this, contact your administrator.`,
+    });
+    return { ...user, mfaEnabled: false };
   }
 
   return {
     options,
+    resetMfa,
     verifyFactor,
-    resetByAdministrator,
     mfaUpdate,
     secondFactor,
     completeMfa,

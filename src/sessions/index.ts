@@ -8,6 +8,7 @@ import type { ApiKeysService, OrganizationsService, UsersService } from '../iden
 import type { Logger } from '../log/index.js';
 import type { Storage } from '../storage/index.js';
 import { type AccountSeams, createAccountService } from './account.service.js';
+import { ownSessionRoutes } from './own-sessions.routes.js';
 import { createSessionsRepo } from './sessions.repo.js';
 import { authRoutes, sessionRoutes } from './sessions.routes.js';
 import { createSessionsService, type LoginSeams } from './sessions.service.js';
@@ -91,6 +92,7 @@ export async function createSessionsDomain(deps: SessionsDomainDeps) {
     const services = { config, sessions, account, keys, verifiers };
     await app.register(authRoutes, { services });
     await app.register(sessionRoutes, { services });
+    await app.register(ownSessionRoutes, { services });
   };
   return {
     sessions,

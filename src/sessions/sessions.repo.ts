@@ -38,6 +38,18 @@ export function createSessionsRepo(db: Executor) {
         return true;
       });
     },
+    /** A user's live sessions (not revoked, not expired), most recently used first. */
+    async listLiveForUser(userId: string, now: string): Promise<Session[]> {
+      return db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('userId', '=', userId)
+        .where('revokedAt', 'is', null)
+        .where('expiresAt', '>', now)
+        .orderBy('lastSeenAt', 'desc')
+        .limit(200)
+        .execute();
+    },
     async revoke(id: string, at: string, reason: string): Promise<boolean> {
       const res = await db
         .updateTable('sessions')

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { AuditService } from '../audit/index.js';
 import type { Principal, RequestContext, Restriction } from '../auth/index.js';
-import { defaultScopes, type Scope } from '../auth/index.js';
+import { authorize, defaultScopes, type Scope, userTarget } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { newId, type PasswordHasher, randomToken, sha256Hex } from '../crypto/index.js';
 import { AppError, assertThat } from '../errors/index.js';
@@ -97,6 +97,14 @@ export function createSessionsService(deps: SessionsDeps) {
   events.onBroadcast('sessions.revoked', (ids) => {
     if (Array.isArray(ids)) forgetSessions(ids.filter((v): v is string => typeof v === 'string'));
   });
+
+  async function ownAccount(ctx: RequestContext): Promise<User> {
+    const userId = ctx.principal?.kind === 'user' ? ctx.principal.userId : undefined;
+    const user = userId ? await users.lookup.findById(userId) : undefined;
+    if (!user) throw new AppError('auth.forbidden', { detail: 'sessions belong to users' });
+    authorize(ctx.principal, 'self.manage_sessions', userTarget(user));
+    return user;
+  }
 
   async function revokeAllForUser(ctx: RequestContext, userId: string, reason: string, keep?: string): Promise<number> {
     const ids = await repo.revokeAllForUser(userId, ctx.now.toISOString(), reason, keep);
@@ -396,6 +404,40 @@ export function createSessionsService(deps: SessionsDeps) {
     },
 
     revokeAllForUser,
+
+    /** The signed-in user's live sessions (`self.manage_sessions`: interactive sessions only). */
+    async listOwn(ctx: RequestContext) {
+      const user = await ownAccount(ctx);
+      const current = ctx.principal?.sessionId;
+      const rows = await repo.listLiveForUser(user.id, ctx.now.toISOString());
+      return rows.map((s) => ({
+        id: s.id,
+        method: s.method,
+        ip: s.ip,
+        userAgent: s.userAgent,
+        createdAt: s.createdAt,
+        lastSeenAt: s.lastSeenAt,
+        expiresAt: s.expiresAt,
+        current: s.id === current,
+      }));
+    },
+
+    /** Ends one of the signed-in user's sessions; another user's id is a 404. */
+    async revokeOwn(ctx: RequestContext, sessionId: string): Promise<void> {
+      const user = await ownAccount(ctx);
+      const session = await repo.findById(sessionId);
+      if (!session || session.userId !== user.id) throw new AppError('resource.not_found', { detail: 'session' });
+      if (await repo.revoke(session.id, ctx.now.toISOString(), 'revoked_by_user')) {
+        await audit.record(ctx, {
+          action: 'session.logged_out',
+          organizationId: session.organizationId,
+          targetType: 'session',
+          targetId: session.id,
+          data: { from: session.id === ctx.principal?.sessionId ? 'this_session' : 'another_session' },
+        });
+      }
+      await broadcastRevoked([session.id]);
+    },
 
     /**
      * `POST /v1/auth/password`: checks the current password (throttled like a login), applies the

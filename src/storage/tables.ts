@@ -303,6 +303,8 @@ export interface Database {
   mfaRecoveryCodes: MfaRecoveryCodesTable;
   mfaChallenges: MfaChallengesTable;
   emailTokens: EmailTokensTable;
+  passkeys: PasskeysTable;
+  organizationBranding: OrganizationBrandingTable;
   webhookEndpoints: WebhookEndpointsTable;
   webhookDeliveries: WebhookDeliveriesTable;
   oauthClients: OauthClientsTable;
@@ -403,6 +405,39 @@ export interface EmailTokensTable {
   usedAt: Iso | null;
 }
 
+/** A WebAuthn credential (passkey) of a user. Nothing secret: the public key only verifies. */
+export interface PasskeysTable {
+  id: string;
+  userId: string;
+  organizationId: string;
+  /** The credential id, base64url (what the authenticator answers as `id`). */
+  credentialId: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter (0 for authenticators that do not count). */
+  signCount: number;
+  /** JSON array of transports (`internal`, `usb`, `hybrid`, …). */
+  transports: string;
+  name: string;
+  /** `singleDevice` or `multiDevice` (a synced passkey). */
+  deviceType: string;
+  backedUp: number;
+  createdAt: Iso;
+  lastUsedAt: Iso | null;
+  /** Set when the counter went backwards: a cloned authenticator; the passkey no longer signs in. */
+  cloneSuspectedAt: Iso | null;
+}
+
+/** How an organization's hosted pages look. Public: shown before anyone signs in. */
+export interface OrganizationBrandingTable {
+  organizationId: string;
+  displayName: string | null;
+  /** An https URL (the console's CSP allows https images). */
+  logoUrl: string | null;
+  /** `#rrggbb`. */
+  primaryColor: string | null;
+  updatedAt: Iso;
+}
 /** An organization's webhook endpoint (Standard Webhooks). */
 export interface WebhookEndpointsTable {
   id: string;

@@ -4,7 +4,7 @@ import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { launchBrowser } from '../helpers/browser.js';
 import {
   atHash,
   closeCallbacks,
@@ -36,7 +36,7 @@ beforeAll(async () => {
     {},
     { port },
   );
-  browser = await launchChromium();
+  browser = await launchBrowser();
   webApp = await registerClient(t, {
     name: 'Web app',
     grantTypes: ['authorization_code', 'refresh_token'],

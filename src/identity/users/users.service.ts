@@ -499,16 +499,10 @@ export function createUsersService(deps: UsersDeps) {
       });
     },
 
-    /** MFA turned on or off for the signed-in user (inside the MFA domain's transaction, which the repo joins). */
-    async setMfaEnabled(ctx: RequestContext, user: User, enabled: boolean): Promise<void> {
-      authorize(ctx.principal, 'self.manage_mfa', userTarget(user));
+    /** The user's own MFA switch (`self.manage_mfa`), or an administrator's reset (`user.reset_mfa`, off only). */
+    async setMfaEnabled(ctx: RequestContext, user: User, enabled: boolean, as: 'self' | 'administrator' = 'self'): Promise<void> {
+      authorize(ctx.principal, as === 'self' || enabled ? 'self.manage_mfa' : 'user.reset_mfa', userTarget(user));
       await repo.updateById(user.id, { mfaEnabled: enabled, updatedAt: ctx.now.toISOString() });
-    },
-
-    /** An administrator's MFA reset (the MFA domain removed the factors, in its transaction). */
-    async clearMfaByAdministrator(ctx: RequestContext, user: User): Promise<void> {
-      authorize(ctx.principal, 'user.reset_mfa', userTarget(user));
-      await repo.updateById(user.id, { mfaEnabled: false, updatedAt: ctx.now.toISOString() });
     },
 
     /** A successful sign-in (password, MFA step, identity provider, workload token). */

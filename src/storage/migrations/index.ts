@@ -10,6 +10,7 @@ import * as m0008 from './0008_oidc_provider.js';
 import * as m0009 from './0009_vault_runner.js';
 import * as m0010 from './0010_user_import.js';
 import * as m0011 from './0011_webhooks.js';
+import * as m0012 from './0012_passkeys.js';
 
 /** Every migration, by name. Names sort in the order they run; one set serves SQLite and PostgreSQL. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009_vault_runner': m0009,
   '0010_user_import': m0010,
   '0011_webhooks': m0011,
+  '0012_passkeys': m0012,
 };

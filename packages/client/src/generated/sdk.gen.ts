@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, AuthenticateLoginData, AuthenticateLoginErrors, AuthenticateLoginResponses, CancelAuthenticationData, CancelAuthenticationErrors, CancelAuthenticationResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CloseBrowserSessionData, CloseBrowserSessionErrors, CloseBrowserSessionResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CompleteLoginData, CompleteLoginErrors, CompleteLoginResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateLoginData, CreateLoginErrors, CreateLoginResponses, CreateOauthClientData, CreateOauthClientErrors, CreateOauthClientResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteOauthClientData, DeleteOauthClientErrors, DeleteOauthClientResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetAuthenticationData, GetAuthenticationErrors, GetAuthenticationResponses, GetAuthenticationScreenshotData, GetAuthenticationScreenshotErrors, GetAuthenticationScreenshotResponses, GetBrowserSessionData, GetBrowserSessionErrors, GetBrowserSessionResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOauthClientData, GetOauthClientErrors, GetOauthClientResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetTwoFactorAuthCodeData, GetTwoFactorAuthCodeErrors, GetTwoFactorAuthCodeResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, HelloIdCreateUserData, HelloIdCreateUserErrors, HelloIdCreateUserResponses, HelloIdDeleteUserData, HelloIdDeleteUserErrors, HelloIdDeleteUserResponses, HelloIdGetUserData, HelloIdGetUserErrors, HelloIdGetUserResponses, HelloIdListUsersData, HelloIdListUsersErrors, HelloIdListUsersResponses, HelloIdUpdateUserData, HelloIdUpdateUserErrors, HelloIdUpdateUserResponses, ImportUsersData, ImportUsersErrors, ImportUsersResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOauthClientsData, ListOauthClientsErrors, ListOauthClientsResponses, ListOauthConsentsData, ListOauthConsentsErrors, ListOauthConsentsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, OpenBrowserSessionData, OpenBrowserSessionErrors, OpenBrowserSessionResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, StartIdpSignInData, StartIdpSignInErrors, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, SubmitTwoFactorAuthCodeData, SubmitTwoFactorAuthCodeErrors, SubmitTwoFactorAuthCodeResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOauthClientData, UpdateOauthClientErrors, UpdateOauthClientResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses, WithdrawOauthConsentData, WithdrawOauthConsentErrors, WithdrawOauthConsentResponses } from './types.gen.js';
+import type { AddUserCredentialsAliasData, AddUserCredentialsAliasErrors, AddUserCredentialsAliasResponses, AddUserCredentialsByUserSidData, AddUserCredentialsByUserSidErrors, AddUserCredentialsByUserSidResponses, AddUserCredentialsData, AddUserCredentialsErrors, AddUserCredentialsResponses, AuthenticateLoginData, AuthenticateLoginErrors, AuthenticateLoginResponses, CancelAuthenticationData, CancelAuthenticationErrors, CancelAuthenticationResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CloseBrowserSessionData, CloseBrowserSessionErrors, CloseBrowserSessionResponses, CompleteIdpSignInData, CompleteIdpSignInErrors, CompleteLoginData, CompleteLoginErrors, CompleteLoginResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateIdpData, CreateIdpErrors, CreateIdpResponses, CreateLoginData, CreateLoginErrors, CreateLoginResponses, CreateOauthClientData, CreateOauthClientErrors, CreateOauthClientResponses, CreateOrganizationData, CreateOrganizationErrors, CreateOrganizationResponses, CreateScimGroupData, CreateScimGroupErrors, CreateScimGroupResponses, CreateScimUserData, CreateScimUserErrors, CreateScimUserResponses, CreateUserData, CreateUserErrors, CreateUserResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteIdpData, DeleteIdpErrors, DeleteIdpResponses, DeleteLoginData, DeleteLoginErrors, DeleteLoginResponses, DeleteLoginSessionData, DeleteLoginSessionErrors, DeleteLoginSessionResponses, DeleteOauthClientData, DeleteOauthClientErrors, DeleteOauthClientResponses, DeleteScimGroupData, DeleteScimGroupErrors, DeleteScimGroupResponses, DeleteScimUserData, DeleteScimUserErrors, DeleteScimUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExchangeTokenData, ExchangeTokenErrors, ExchangeTokenResponses, GenerateLoginTotpData, GenerateLoginTotpErrors, GenerateLoginTotpResponses, GetAuthenticationData, GetAuthenticationErrors, GetAuthenticationResponses, GetAuthenticationScreenshotData, GetAuthenticationScreenshotErrors, GetAuthenticationScreenshotResponses, GetBrandingData, GetBrandingErrors, GetBrandingResponses, GetBrowserSessionData, GetBrowserSessionErrors, GetBrowserSessionResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetIdpData, GetIdpErrors, GetIdpResponses, GetJwksData, GetJwksErrors, GetJwksResponses, GetLoginData, GetLoginEmailCodeData, GetLoginEmailCodeErrors, GetLoginEmailCodeResponses, GetLoginErrors, GetLoginResponses, GetLoginSessionData, GetLoginSessionErrors, GetLoginSessionResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOauthClientData, GetOauthClientErrors, GetOauthClientResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetScimGroupData, GetScimGroupErrors, GetScimGroupResponses, GetScimResourceTypeData, GetScimResourceTypeErrors, GetScimResourceTypeResponses, GetScimSchemaData, GetScimSchemaErrors, GetScimSchemaResponses, GetScimServiceProviderConfigData, GetScimServiceProviderConfigErrors, GetScimServiceProviderConfigResponses, GetScimUserData, GetScimUserErrors, GetScimUserResponses, GetTwoFactorAuthCodeData, GetTwoFactorAuthCodeErrors, GetTwoFactorAuthCodeResponses, GetUserData, GetUserErrors, GetUserResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, HelloIdCreateUserData, HelloIdCreateUserErrors, HelloIdCreateUserResponses, HelloIdDeleteUserData, HelloIdDeleteUserErrors, HelloIdDeleteUserResponses, HelloIdGetUserData, HelloIdGetUserErrors, HelloIdGetUserResponses, HelloIdListUsersData, HelloIdListUsersErrors, HelloIdListUsersResponses, HelloIdUpdateUserData, HelloIdUpdateUserErrors, HelloIdUpdateUserResponses, ImportUsersData, ImportUsersErrors, ImportUsersResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListIdpsData, ListIdpsErrors, ListIdpsResponses, ListLoginsByBodyData, ListLoginsByBodyErrors, ListLoginsByBodyResponses, ListLoginsData, ListLoginsErrors, ListLoginsResponses, ListOauthClientsData, ListOauthClientsErrors, ListOauthClientsResponses, ListOauthConsentsData, ListOauthConsentsErrors, ListOauthConsentsResponses, ListOrganizationsData, ListOrganizationsErrors, ListOrganizationsResponses, ListOwnSessionsData, ListOwnSessionsErrors, ListOwnSessionsResponses, ListPasskeysData, ListPasskeysErrors, ListPasskeysResponses, ListScimGroupsData, ListScimGroupsErrors, ListScimGroupsResponses, ListScimResourceTypesData, ListScimResourceTypesErrors, ListScimResourceTypesResponses, ListScimSchemasData, ListScimSchemasErrors, ListScimSchemasResponses, ListScimUsersData, ListScimUsersErrors, ListScimUsersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, OpenBrowserSessionData, OpenBrowserSessionErrors, OpenBrowserSessionResponses, PatchScimGroupData, PatchScimGroupErrors, PatchScimGroupResponses, PatchScimUserData, PatchScimUserErrors, PatchScimUserResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, RegisterPasskeyData, RegisterPasskeyErrors, RegisterPasskeyResponses, RemovePasskeyData, RemovePasskeyErrors, RemovePasskeyResponses, RenamePasskeyData, RenamePasskeyErrors, RenamePasskeyResponses, ReplaceScimGroupData, ReplaceScimGroupErrors, ReplaceScimGroupResponses, ReplaceScimUserData, ReplaceScimUserErrors, ReplaceScimUserResponses, ReplayWebhookDeliveryData, ReplayWebhookDeliveryErrors, ReplayWebhookDeliveryResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, ResetUserMfaData, ResetUserMfaErrors, ResetUserMfaResponses, RevealLoginData, RevealLoginErrors, RevealLoginResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RevokeOwnSessionData, RevokeOwnSessionErrors, RevokeOwnSessionResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SignInWithPasskeyData, SignInWithPasskeyErrors, SignInWithPasskeyResponses, StartIdpSignInData, StartIdpSignInErrors, StartPasskeyRegistrationData, StartPasskeyRegistrationErrors, StartPasskeyRegistrationResponses, StartPasskeySignInData, StartPasskeySignInErrors, StartPasskeySignInResponses, StoreLoginSessionData, StoreLoginSessionErrors, StoreLoginSessionResponses, SubmitTwoFactorAuthCodeData, SubmitTwoFactorAuthCodeErrors, SubmitTwoFactorAuthCodeResponses, UpdateBrandingData, UpdateBrandingErrors, UpdateBrandingResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateIdpData, UpdateIdpErrors, UpdateIdpResponses, UpdateOauthClientData, UpdateOauthClientErrors, UpdateOauthClientResponses, UpdateOrganizationData, UpdateOrganizationErrors, UpdateOrganizationResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UpsertLoginData, UpsertLoginErrors, UpsertLoginResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses, WithdrawOauthConsentData, WithdrawOauthConsentErrors, WithdrawOauthConsentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -244,6 +244,32 @@ export const revokeApiKey = <ThrowOnError extends boolean = false>(options: Opti
 });
 
 /**
+ * An organization's branding of the hosted pages
+ *
+ * Public (the sign-in page shows it before anyone signs in, `/?org=<id>`): display name, logo URL, primary colour. An unknown id answers empty branding, like an organization that has none.
+ */
+export const getBranding = <ThrowOnError extends boolean = false>(options: Options<GetBrandingData, ThrowOnError>) => (options.client ?? client).get<GetBrandingResponses, GetBrandingErrors, ThrowOnError>({ url: '/v1/branding/{id}', ...options });
+
+/**
+ * Change an organization's branding
+ *
+ * Owners and admins of the organization (policy `organization.update`), or a superadmin. Omitted fields keep their value; `null` clears. `logoUrl` must be https; `primaryColor` is `#rrggbb`. Audited as `organization.updated`.
+ */
+export const updateBranding = <ThrowOnError extends boolean = false>(options: Options<UpdateBrandingData, ThrowOnError>) => (options.client ?? client).put<UpdateBrandingResponses, UpdateBrandingErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/organizations/{id}/branding',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * Query the audit log (newest first)
  *
  * Needs `audit:read`. Filter by `actor`, `action`, `since`, `until`; keyset-paged. Secrets never appear in records.
@@ -352,6 +378,36 @@ export const changePassword = <ThrowOnError extends boolean = false>(options: Op
  * RFC 7517 key set of the access-token signing keys (EdDSA); cacheable for 5 minutes.
  */
 export const getJwks = <ThrowOnError extends boolean = false>(options?: Options<GetJwksData, ThrowOnError>) => (options?.client ?? client).get<GetJwksResponses, GetJwksErrors, ThrowOnError>({ url: '/.well-known/jwks.json', ...options });
+
+/**
+ * List the signed-in user's active sessions
+ *
+ * Live sessions (not ended, not expired), most recently refreshed first, with how each signed in, its address and user agent. `current` marks the caller. Never with an API key.
+ */
+export const listOwnSessions = <ThrowOnError extends boolean = false>(options?: Options<ListOwnSessionsData, ThrowOnError>) => (options?.client ?? client).get<ListOwnSessionsResponses, ListOwnSessionsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/auth/sessions',
+    ...options
+});
+
+/**
+ * End one of the signed-in user’s sessions
+ *
+ * Revokes the session and its refresh tokens on every instance within a second (audited as `session.logged_out`). Another user’s session id answers 404.
+ */
+export const revokeOwnSession = <ThrowOnError extends boolean = false>(options: Options<RevokeOwnSessionData, ThrowOnError>) => (options.client ?? client).delete<RevokeOwnSessionResponses, RevokeOwnSessionErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/auth/sessions/{id}',
+    ...options
+});
 
 /**
  * Create or update a login
@@ -1274,6 +1330,25 @@ export const resetPassword = <ThrowOnError extends boolean = false>(options: Opt
 });
 
 /**
+ * Reset a user's MFA
+ *
+ * Removes the user's TOTP secret, recovery codes, pending MFA sign-ins and passkeys, and mails the user. Policy `user.reset_mfa`: owners and admins acting on a lower rank, never on their own account (which goes through `/v1/auth/user`). Another organization's user answers 404. Audited as `mfa.reset`.
+ */
+export const resetUserMfa = <ThrowOnError extends boolean = false>(options: Options<ResetUserMfaData, ThrowOnError>) => (options.client ?? client).post<ResetUserMfaResponses, ResetUserMfaErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/users/{id}/mfa/reset',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * List the organization’s webhook endpoints
  *
  * Oldest first, `pageSize` at a time; `nextPageToken` is empty on the last page. Secrets are never listed.
@@ -1516,4 +1591,119 @@ export const withdrawOauthConsent = <ThrowOnError extends boolean = false>(optio
     ],
     url: '/v1/oauth-consents/{clientId}',
     ...options
+});
+
+/**
+ * List the signed-in user's passkeys
+ *
+ * Names, device type, transports, creation and last use. Nothing secret is stored (public keys only).
+ */
+export const listPasskeys = <ThrowOnError extends boolean = false>(options?: Options<ListPasskeysData, ThrowOnError>) => (options?.client ?? client).get<ListPasskeysResponses, ListPasskeysErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/auth/passkeys',
+    ...options
+});
+
+/**
+ * Finish registering a passkey
+ *
+ * Verifies the browser's registration response against the pending challenge, the public URL's origin and RP ID, and stores the credential's public key and counter. Audited as `mfa.passkey_registered`.
+ */
+export const registerPasskey = <ThrowOnError extends boolean = false>(options: Options<RegisterPasskeyData, ThrowOnError>) => (options.client ?? client).post<RegisterPasskeyResponses, RegisterPasskeyErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/auth/passkeys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Start registering a passkey
+ *
+ * Answers `PublicKeyCredentialCreationOptionsJSON` for `navigator.credentials.create()` (a discoverable credential, attestation `none`). The challenge is valid 5 minutes, once. Needs an interactive session (policy `self.manage_passkeys`): never an API key.
+ */
+export const startPasskeyRegistration = <ThrowOnError extends boolean = false>(options: Options<StartPasskeyRegistrationData, ThrowOnError>) => (options.client ?? client).post<StartPasskeyRegistrationResponses, StartPasskeyRegistrationErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/auth/passkeys/registration-options',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Remove a passkey
+ *
+ * Only the signed-in user's own passkeys; another id answers 404. Audited as `mfa.passkey_removed`.
+ */
+export const removePasskey = <ThrowOnError extends boolean = false>(options: Options<RemovePasskeyData, ThrowOnError>) => (options.client ?? client).delete<RemovePasskeyResponses, RemovePasskeyErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/auth/passkeys/{id}',
+    ...options
+});
+
+/**
+ * Rename a passkey
+ *
+ * Only the signed-in user's own passkeys; another id answers 404.
+ */
+export const renamePasskey = <ThrowOnError extends boolean = false>(options: Options<RenamePasskeyData, ThrowOnError>) => (options.client ?? client).patch<RenamePasskeyResponses, RenamePasskeyErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'x-api-key', type: 'apiKey' },
+        { scheme: 'basic', type: 'http' }
+    ],
+    url: '/v1/auth/passkeys/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Start signing in with a passkey
+ *
+ * Without a body field: options for a passwordless sign-in (any discoverable passkey, user verification required). With the `mfaTempToken` of a password sign-in: options naming that user's passkeys, as the second step. Answers a single-use `flowId` (5 minutes) for the verification request.
+ */
+export const startPasskeySignIn = <ThrowOnError extends boolean = false>(options: Options<StartPasskeySignInData, ThrowOnError>) => (options.client ?? client).post<StartPasskeySignInResponses, StartPasskeySignInErrors, ThrowOnError>({
+    url: '/v1/auth/passkeys/authentication-options',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Sign in with a passkey
+ *
+ * Verifies the assertion (challenge, origin, RP ID, signature, counter). Passwordless, or with the `mfaTempToken` as the second step. `web: true` answers cookies like `POST /v1/auth/login`. A counter that does not advance marks the passkey as cloned (`mfa.passkey_clone_suspected`) and refuses it from then on. Failures answer one generic 401 and count toward the address's throttle.
+ */
+export const signInWithPasskey = <ThrowOnError extends boolean = false>(options: Options<SignInWithPasskeyData, ThrowOnError>) => (options.client ?? client).post<SignInWithPasskeyResponses, SignInWithPasskeyErrors, ThrowOnError>({
+    url: '/v1/auth/passkeys/authentication',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });

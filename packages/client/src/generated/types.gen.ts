@@ -107,6 +107,39 @@ export type User = {
 };
 
 /**
+ * Branding
+ */
+export type Branding = {
+    organizationId: string;
+    displayName: string | null;
+    logoUrl: string | null;
+    primaryColor: string | null;
+};
+
+/**
+ * OwnSession
+ */
+export type OwnSession = {
+    id: string;
+    /**
+     * How it signed in: password, mfa, passkey, idp, workload
+     */
+    method: string;
+    ip: string | null;
+    userAgent: string | null;
+    createdAt: string;
+    /**
+     * The last refresh
+     */
+    lastSeenAt: string;
+    expiresAt: string;
+    /**
+     * The session making this request
+     */
+    current: boolean;
+};
+
+/**
  * Webhook
  */
 export type Webhook = {
@@ -180,6 +213,66 @@ export type WebhookDelivery = {
      * The body sent: `{type, timestamp, data}`.
      */
     payload: unknown;
+};
+
+/**
+ * WebAuthnRegistrationResponse
+ */
+export type WebAuthnRegistrationResponse = {
+    id: string;
+    rawId: string;
+    type: 'public-key';
+    response: {
+        clientDataJSON: string;
+        attestationObject: string;
+        authenticatorData?: string;
+        transports?: Array<string>;
+        publicKeyAlgorithm?: number;
+        publicKey?: string;
+    };
+    authenticatorAttachment?: string;
+    clientExtensionResults: {
+        [key: string]: unknown;
+    };
+};
+
+/**
+ * WebAuthnAuthenticationResponse
+ */
+export type WebAuthnAuthenticationResponse = {
+    id: string;
+    rawId: string;
+    type: 'public-key';
+    response: {
+        clientDataJSON: string;
+        authenticatorData: string;
+        signature: string;
+        userHandle?: string;
+    };
+    authenticatorAttachment?: string;
+    clientExtensionResults: {
+        [key: string]: unknown;
+    };
+};
+
+/**
+ * Passkey
+ */
+export type Passkey = {
+    id: string;
+    name: string;
+    /**
+     * `singleDevice`, or `multiDevice` for a synced passkey
+     */
+    deviceType: string;
+    backedUp: boolean;
+    transports: Array<string>;
+    createdAt: string;
+    lastUsedAt: string | null;
+    /**
+     * The signature counter went backwards: this passkey no longer signs in
+     */
+    cloneSuspected: boolean;
 };
 
 /**
@@ -2427,6 +2520,100 @@ export type RevokeApiKeyResponses = {
 
 export type RevokeApiKeyResponse = RevokeApiKeyResponses[keyof RevokeApiKeyResponses];
 
+export type GetBrandingData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/branding/{id}';
+};
+
+export type GetBrandingErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type GetBrandingError = GetBrandingErrors[keyof GetBrandingErrors];
+
+export type GetBrandingResponses = {
+    /**
+     * OK
+     */
+    200: Branding;
+};
+
+export type GetBrandingResponse = GetBrandingResponses[keyof GetBrandingResponses];
+
+export type UpdateBrandingData = {
+    body: {
+        displayName?: string | null;
+        logoUrl?: string | null;
+        primaryColor?: string | null;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/organizations/{id}/branding';
+};
+
+export type UpdateBrandingErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type UpdateBrandingError = UpdateBrandingErrors[keyof UpdateBrandingErrors];
+
+export type UpdateBrandingResponses = {
+    /**
+     * OK
+     */
+    200: Branding;
+};
+
+export type UpdateBrandingResponse = UpdateBrandingResponses[keyof UpdateBrandingResponses];
+
 export type ListAuditEventsData = {
     body?: never;
     path?: never;
@@ -2784,6 +2971,102 @@ export type GetJwksResponses = {
 };
 
 export type GetJwksResponse = GetJwksResponses[keyof GetJwksResponses];
+
+export type ListOwnSessionsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/sessions';
+};
+
+export type ListOwnSessionsErrors = {
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ListOwnSessionsError = ListOwnSessionsErrors[keyof ListOwnSessionsErrors];
+
+export type ListOwnSessionsResponses = {
+    /**
+     * OK
+     */
+    200: {
+        sessions: Array<OwnSession>;
+    };
+};
+
+export type ListOwnSessionsResponse = ListOwnSessionsResponses[keyof ListOwnSessionsResponses];
+
+export type RevokeOwnSessionData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/auth/sessions/{id}';
+};
+
+export type RevokeOwnSessionErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type RevokeOwnSessionError = RevokeOwnSessionErrors[keyof RevokeOwnSessionErrors];
+
+export type RevokeOwnSessionResponses = {
+    /**
+     * OK
+     */
+    200: {
+        success: boolean;
+    };
+};
+
+export type RevokeOwnSessionResponse = RevokeOwnSessionResponses[keyof RevokeOwnSessionResponses];
 
 export type UpsertLoginData = {
     body: UpsertLoginRequest;
@@ -6039,6 +6322,63 @@ export type ResetPasswordResponses = {
 
 export type ResetPasswordResponse = ResetPasswordResponses[keyof ResetPasswordResponses];
 
+export type ResetUserMfaData = {
+    body: {
+        [key: string]: never;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/mfa/reset';
+};
+
+export type ResetUserMfaErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ResetUserMfaError = ResetUserMfaErrors[keyof ResetUserMfaErrors];
+
+export type ResetUserMfaResponses = {
+    /**
+     * OK
+     */
+    200: User;
+};
+
+export type ResetUserMfaResponse = ResetUserMfaResponses[keyof ResetUserMfaResponses];
+
 export type ListWebhooksData = {
     body?: never;
     path?: never;
@@ -6880,3 +7220,397 @@ export type WithdrawOauthConsentResponses = {
 };
 
 export type WithdrawOauthConsentResponse = WithdrawOauthConsentResponses[keyof WithdrawOauthConsentResponses];
+
+export type ListPasskeysData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/passkeys';
+};
+
+export type ListPasskeysErrors = {
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type ListPasskeysError = ListPasskeysErrors[keyof ListPasskeysErrors];
+
+export type ListPasskeysResponses = {
+    /**
+     * OK
+     */
+    200: {
+        passkeys: Array<Passkey>;
+    };
+};
+
+export type ListPasskeysResponse = ListPasskeysResponses[keyof ListPasskeysResponses];
+
+export type RegisterPasskeyData = {
+    body: {
+        name?: string;
+        response: WebAuthnRegistrationResponse;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/auth/passkeys';
+};
+
+export type RegisterPasskeyErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Conflict
+     */
+    409: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type RegisterPasskeyError = RegisterPasskeyErrors[keyof RegisterPasskeyErrors];
+
+export type RegisterPasskeyResponses = {
+    /**
+     * Created
+     */
+    201: Passkey;
+};
+
+export type RegisterPasskeyResponse = RegisterPasskeyResponses[keyof RegisterPasskeyResponses];
+
+export type StartPasskeyRegistrationData = {
+    body: {
+        [key: string]: never;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/auth/passkeys/registration-options';
+};
+
+export type StartPasskeyRegistrationErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type StartPasskeyRegistrationError = StartPasskeyRegistrationErrors[keyof StartPasskeyRegistrationErrors];
+
+export type StartPasskeyRegistrationResponses = {
+    /**
+     * OK
+     */
+    200: {
+        options: {
+            [key: string]: unknown;
+        };
+    };
+};
+
+export type StartPasskeyRegistrationResponse = StartPasskeyRegistrationResponses[keyof StartPasskeyRegistrationResponses];
+
+export type RemovePasskeyData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/auth/passkeys/{id}';
+};
+
+export type RemovePasskeyErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type RemovePasskeyError = RemovePasskeyErrors[keyof RemovePasskeyErrors];
+
+export type RemovePasskeyResponses = {
+    /**
+     * OK
+     */
+    200: {
+        success: boolean;
+    };
+};
+
+export type RemovePasskeyResponse = RemovePasskeyResponses[keyof RemovePasskeyResponses];
+
+export type RenamePasskeyData = {
+    body: {
+        name: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/auth/passkeys/{id}';
+};
+
+export type RenamePasskeyErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * Not found
+     */
+    404: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type RenamePasskeyError = RenamePasskeyErrors[keyof RenamePasskeyErrors];
+
+export type RenamePasskeyResponses = {
+    /**
+     * OK
+     */
+    200: Passkey;
+};
+
+export type RenamePasskeyResponse = RenamePasskeyResponses[keyof RenamePasskeyResponses];
+
+export type StartPasskeySignInData = {
+    body: {
+        mfaTempToken?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/auth/passkeys/authentication-options';
+};
+
+export type StartPasskeySignInErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * Too many attempts (`Retry-After` says when to try again)
+     */
+    429: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type StartPasskeySignInError = StartPasskeySignInErrors[keyof StartPasskeySignInErrors];
+
+export type StartPasskeySignInResponses = {
+    /**
+     * OK
+     */
+    200: {
+        /**
+         * Names this ceremony in the verification request (single use, 5 minutes)
+         */
+        flowId: string;
+        options: {
+            [key: string]: unknown;
+        };
+    };
+};
+
+export type StartPasskeySignInResponse = StartPasskeySignInResponses[keyof StartPasskeySignInResponses];
+
+export type SignInWithPasskeyData = {
+    body: {
+        flowId: string;
+        response: WebAuthnAuthenticationResponse;
+        mfaTempToken?: string;
+        web?: boolean;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/auth/passkeys/authentication';
+};
+
+export type SignInWithPasskeyErrors = {
+    /**
+     * The request is invalid (the error names the fields)
+     */
+    400: ErrorBody;
+    /**
+     * No credential, or one that is not valid
+     */
+    401: ErrorBody;
+    /**
+     * The credential may not do this (scope, role, restricted session, cross-site request)
+     */
+    403: ErrorBody;
+    /**
+     * The request body is over the size limit
+     */
+    413: ErrorBody;
+    /**
+     * The content type is not JSON
+     */
+    415: ErrorBody;
+    /**
+     * Too many attempts (`Retry-After` says when to try again)
+     */
+    429: ErrorBody;
+    /**
+     * A failure the service did not expect, or stored data it cannot read
+     */
+    500: ErrorBody;
+    /**
+     * Overloaded (load shedding) or a backing service is unreachable; retry later
+     */
+    503: ErrorBody;
+};
+
+export type SignInWithPasskeyError = SignInWithPasskeyErrors[keyof SignInWithPasskeyErrors];
+
+export type SignInWithPasskeyResponses = {
+    /**
+     * OK
+     */
+    200: {
+        success: boolean;
+        code: number;
+        message: string;
+        token?: string;
+        /**
+         * seconds
+         */
+        expiresIn?: number;
+        refreshToken?: string;
+        requireResetPassword?: boolean;
+        requireMfaEnrollment?: boolean;
+        user?: User;
+    };
+};
+
+export type SignInWithPasskeyResponse = SignInWithPasskeyResponses[keyof SignInWithPasskeyResponses];
